@@ -37,9 +37,9 @@ echo "[setup_env] 3/5 OpenMMLab hosts and runtime libraries"
 "${PIP[@]}" install -q "${CONSTRAINT[@]}" -r requirements/mminstall.txt -r requirements/runtime.txt \
   -r requirements/tests.txt
 
-echo "[setup_env] 4/5 openmim (no deps: its declared chain would downgrade setuptools)"
-"${PIP[@]}" install -q "${CONSTRAINT[@]}" --no-deps openmim==0.3.9
-"${PIP[@]}" install -q "${CONSTRAINT[@]}" $(grep -vE '^(#|openmim)' requirements/mim.txt)
+echo "[setup_env] 4/5 openmim and pysodmetrics without their declared pins (requirements/nodeps.txt)"
+"${PIP[@]}" install -q "${CONSTRAINT[@]}" -r requirements/mim.txt
+"${PIP[@]}" install -q "${CONSTRAINT[@]}" --no-deps -r requirements/nodeps.txt
 
 echo "[setup_env] 5/5 mmspecgene (editable, no deps)"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e .

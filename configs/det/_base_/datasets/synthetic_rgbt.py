@@ -1,0 +1,58 @@
+# Synthetic RGBT detection set (make_synthetic_rgbt.py --task det): paired LSJ at image_size (SPEC §7.2).
+# One variable drives scale, crop and pad; the model img_size and batch pad must equal it (tests/test_configs.py).
+dataset_type = 'RGBTSyntheticDetDataset'
+data_root = 'data/synthetic/det/'
+image_size = 160
+backend_args = None
+meta_keys = ('img_id', 'img_path', 'ir_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip', 'flip_direction',
+             'modality_channels', 'channel_order')
+train_pipeline = [
+    dict(type='LoadRGBTImagePair', backend_args=backend_args),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomResize', scale=(image_size, image_size), ratio_range=(0.5, 1.5), keep_ratio=True),
+    dict(type='RandomCrop', crop_type='absolute_range', crop_size=(image_size, image_size), recompute_bbox=True,
+         allow_negative_crop=True),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
+    dict(type='RGBTPad', size=(image_size, image_size), pad_val=dict(img=114)),
+    dict(type='PackDetInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadRGBTImagePair', backend_args=backend_args),
+    dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='RGBTPad', size=(image_size, image_size), pad_val=dict(img=114)),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
+    dict(type='PackDetInputs', meta_keys=meta_keys),
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/synthetic_train.json',
+        data_prefix=dict(img='visible/', ir='infrared/'),
+        filter_cfg=dict(filter_empty_gt=True, min_size=8),
+        pipeline=train_pipeline,
+        backend_args=backend_args))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/synthetic_test.json',
+        data_prefix=dict(img='visible/', ir='infrared/'),
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+test_dataloader = val_dataloader
+val_evaluator = dict(
+    type='CocoMetric', ann_file=data_root + 'annotations/synthetic_test.json', metric='bbox', format_only=False,
+    backend_args=backend_args)
+test_evaluator = val_evaluator

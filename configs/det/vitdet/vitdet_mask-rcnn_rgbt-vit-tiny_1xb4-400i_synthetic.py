@@ -1,0 +1,49 @@
+# Tiny RGBT ViTDet Mask R-CNN on the synthetic detection set: trains on 2 CPU cores in minutes.
+# Initialise from a synthetic pretraining run with
+#   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../epoch_N.pth
+_base_ = [
+    '../_base_/models/mask-rcnn_rgbt-vitdet.py',
+    '../_base_/datasets/synthetic_rgbt.py',
+    '../_base_/schedules/vitdet-adamw-constant.py',
+    '../_base_/default_runtime.py',
+]
+image_size = 160
+channels = 64
+model = dict(
+    data_preprocessor=dict(batch_augments=[dict(type='BatchFixedSizePad', size=(image_size, image_size),
+                                                 pad_mask=True)]),
+    backbone=dict(
+        arch='tiny',
+        img_size=image_size,
+        pretrain_img_size=96,
+        window_size=5,
+        global_attn_indexes=(1, 3),
+        drop_path_rate=0.0,
+        init_cfg=None),
+    neck=dict(backbone_channel=384, in_channels=[96, 192, 384, 384], out_channels=channels),
+    rpn_head=dict(in_channels=channels, feat_channels=channels),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=channels),
+        bbox_head=dict(in_channels=channels, conv_out_channels=channels, fc_out_channels=256, num_classes=2),
+        mask_roi_extractor=dict(out_channels=channels),
+        mask_head=dict(in_channels=channels, conv_out_channels=channels, num_classes=2)),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=500, max_per_img=300),
+        rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=300)))
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    paramwise_cfg=dict(num_layers=4, layer_decay_rate=0.9),
+    optimizer=dict(lr=5e-4),
+    clip_grad=dict(max_norm=1.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=50),
+]
+train_cfg = dict(max_iters=400, val_interval=400)
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(interval=400, max_keep_ckpts=1, save_best=None))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)

@@ -1,0 +1,21 @@
+# RGBT550K pairs (tools/dataset_converters/rgbt550k_pairs.py writes annotations/pairs_train.txt).
+dataset_type = 'RGBTPairDataset'
+data_root = 'data/rgbt550k/'
+train_pipeline = [
+    dict(type='LoadRGBTImagePair'),
+    dict(type='RGBTRandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0), interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackInputs', meta_keys=('img_path', 'ir_path', 'modality_channels', 'channel_order')),
+]
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=16,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/pairs_train.txt',
+        data_prefix=dict(img_path='visible/', ir_path='infrared/'),
+        pipeline=train_pipeline))

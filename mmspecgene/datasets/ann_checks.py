@@ -1,0 +1,93 @@
+# Copyright (c) mmspecgene contributors. All rights reserved.
+"""Host-free validation of annotation files, with errors that name the file and the offending value."""
+import json
+import os.path as osp
+from typing import Dict, List, Sequence, Tuple
+
+from mmengine.fileio import get_local_path
+
+COCO_KEYS = ('images', 'annotations', 'categories')
+
+
+def load_coco_json(ann_file: str, backend_args=None) -> dict:
+    """Read a COCO json and check its top-level structure."""
+    with get_local_path(ann_file, backend_args=backend_args) as local_path:
+        if not osp.isfile(local_path):
+            raise FileNotFoundError(f'annotation file not found: {ann_file}')
+        if osp.getsize(local_path) == 0:
+            raise ValueError(f'annotation file is empty: {ann_file}')
+        try:
+            with open(local_path, encoding='utf-8') as f:
+                data = json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f'annotation file is not valid JSON ({err}): {ann_file}') from None
+    if not isinstance(data, dict):
+        raise ValueError(f'annotation file must hold a COCO dict with keys {COCO_KEYS}, got '
+                         f'{type(data).__name__}: {ann_file}')
+    missing = [k for k in COCO_KEYS if k not in data]
+    if missing:
+        raise ValueError(f'annotation file lacks COCO keys {missing}: {ann_file}')
+    if not data['images']:
+        raise ValueError(f'annotation file lists no images: {ann_file}')
+    return data
+
+
+def coco_category_labels(data: dict, classes: Sequence[str], ann_file: str,
+                         ignore_unknown_categories: bool = False,
+                         check_category_order: bool = False) -> Tuple[Dict[int, int], Dict[str, int]]:
+    """Map json category ids to label indices = positions in ``classes``.
+
+    Returns:
+        tuple: ``{category_id: label}`` and ``{ignored category name: number of annotations}``.
+    """
+    cat_names = {}
+    for cat in data['categories']:
+        if 'id' not in cat or 'name' not in cat:
+            raise ValueError(f'category entry {cat} lacks id/name: {ann_file}')
+        cat_names[cat['id']] = cat['name']
+    unknown = [name for name in cat_names.values() if name not in classes]
+    if unknown and not ignore_unknown_categories:
+        raise ValueError(f'categories {unknown} of {ann_file} are not in the dataset classes {tuple(classes)}; '
+                         f'set ignore_unknown_categories=True to drop (and count) them')
+    if check_category_order:
+        json_order = [name for name in cat_names.values() if name in classes]
+        if json_order != list(classes)[:len(json_order)] or len(json_order) != len(classes):
+            raise ValueError(f'category order {json_order} of {ann_file} differs from the dataset classes '
+                             f'{tuple(classes)} (check_category_order=True)')
+    cat2label = {cid: classes.index(name) for cid, name in cat_names.items() if name in classes}
+    ignored: Dict[str, int] = {}
+    image_ids = {img['id'] for img in data['images']}
+    for ann in data['annotations']:
+        cid = ann.get('category_id')
+        if cid not in cat_names:
+            raise ValueError(f'annotation id={ann.get("id")} has category_id={cid!r}, which is not listed in '
+                             f'the categories {sorted(cat_names)} of {ann_file}')
+        if ann.get('image_id') not in image_ids:
+            raise ValueError(f'annotation id={ann.get("id")} refers to image_id={ann.get("image_id")!r}, which '
+                             f'is not in the images of {ann_file}')
+        bbox = ann.get('bbox')
+        if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
+            raise ValueError(f'annotation id={ann.get("id")} has bbox={bbox!r}; expected [x, y, w, h]: {ann_file}')
+        if cid not in cat2label:
+            ignored[cat_names[cid]] = ignored.get(cat_names[cid], 0) + 1
+    return cat2label, ignored
+
+
+def read_pair_list(ann_file: str, backend_args=None) -> List[Tuple[str, str]]:
+    """Read ``<visible_rel> <infrared_rel>`` lines; errors name the file and line."""
+    with get_local_path(ann_file, backend_args=backend_args) as local_path:
+        if not osp.isfile(local_path):
+            raise FileNotFoundError(f'pair list not found: {ann_file}')
+        with open(local_path, encoding='utf-8') as f:
+            lines = f.read().splitlines()
+    pairs = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        fields = line.split()
+        if len(fields) != 2:
+            raise ValueError(f'{ann_file}:{lineno}: expected "<visible_rel> <infrared_rel>", got {line!r}')
+        pairs.append((fields[0], fields[1]))
+    if not pairs:
+        raise ValueError(f'pair list has no pairs: {ann_file}')
+    return pairs

@@ -1,0 +1,148 @@
+# Copyright (c) mmspecgene contributors. All rights reserved.
+"""RGBT ViTDet backbone: one shared ViT over both modalities, fused per sample (SPEC §7.1)."""
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmdet.registry import MODELS
+from mmengine.logging import MMLogger
+
+from mmspecgene.models.checkpoint import (DET_INIT_ALLOWED_MISSING, DET_INIT_ALLOWED_UNEXPECTED,
+                                          encoder_state_for_det, load_checkpoint_file, load_state_dict_with_report,
+                                          to_encoder_state)
+from mmspecgene.models.layers.pos_embed import resize_pos_embed_grid
+from mmspecgene.models.vit import SpecGeneViT, fuse_modalities, split_modalities
+
+_PRETRAINED_KEYS = {'type', 'checkpoint', 'src_format'}
+
+
+@MODELS.register_module()
+class RGBTViTDet(SpecGeneViT):
+    """ViTDet backbone for paired RGB-thermal input.
+
+    The (B, 6, S, S) [RGB | T] batch is split into one (2B, 3, S, S) batch [all RGB; all T], run once
+    through the shared ViT, and the (2B, C, S/16, S/16) map is fused per sample into
+    (B, 2C, S/16, S/16) = [RGB feats | T feats]. Parameter names follow SPEC §6.4 (timm naming,
+    ``backbone.blocks.{i}...``), so the released fine-tuned checkpoints load without renaming.
+
+    Args:
+        arch (str | dict): ViT size, see :data:`mmspecgene.models.vit.ARCH_SETTINGS`.
+        img_size (int | tuple): Training input size S; the global blocks' relative-position
+            tables are built for the (S/16, S/16) grid (119 x 64 at 960).
+        pretrain_img_size (int | tuple): Size the stored absolute ``pos_embed`` covers
+            (224 -> 1 + 14*14 rows; the cls row is kept in storage, unused at runtime).
+        patch_size (int): Patch size.
+        in_channels (int): Channels per modality.
+        window_size (int): Window of the windowed blocks.
+        global_attn_indexes (Sequence[int]): Blocks with global attention.
+        drop_path_rate (float): Max stochastic depth.
+        norm_eps (float): LayerNorm epsilon (1e-5 as in the released detector).
+        qkv_bias (bool): Bias of the fused qkv projections.
+        with_cp (bool): Gradient checkpointing of every block in training (saves memory).
+        init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, src_format='auto')``
+            loads any pretraining checkpoint format through :mod:`mmspecgene.models.checkpoint`.
+    """
+
+    def __init__(self,
+                 arch='base',
+                 img_size=960,
+                 pretrain_img_size=224,
+                 patch_size: int = 16,
+                 in_channels: int = 3,
+                 window_size: int = 14,
+                 global_attn_indexes: Sequence[int] = (2, 5, 8, 11),
+                 drop_path_rate: float = 0.1,
+                 norm_eps: float = 1e-5,
+                 qkv_bias: bool = True,
+                 with_cp: bool = False,
+                 init_cfg: Optional[dict] = None):
+        if init_cfg is not None and init_cfg.get('type') == 'Pretrained':
+            unknown = set(init_cfg) - _PRETRAINED_KEYS
+            if unknown or 'checkpoint' not in init_cfg:
+                raise ValueError(f'RGBTViTDet Pretrained init_cfg takes keys {sorted(_PRETRAINED_KEYS)} '
+                                 f'(checkpoint required), got {dict(init_cfg)}')
+        super().__init__(
+            arch=arch,
+            img_size=img_size,
+            patch_size=patch_size,
+            in_channels=in_channels,
+            naming='timm',
+            qkv_bias=qkv_bias,
+            with_cls_token=False,
+            pos_embed_type='learnable',
+            final_norm=False,
+            norm_eps=norm_eps,
+            drop_path_rate=drop_path_rate,
+            window_size=window_size,
+            global_attn_indexes=global_attn_indexes,
+            rel_pos='decomposed',
+            init_cfg=init_cfg)
+        bad = [i for i in global_attn_indexes if not 0 <= i < self.num_layers]
+        if bad:
+            raise ValueError(f'global_attn_indexes {tuple(global_attn_indexes)} has indexes {bad} outside '
+                             f'the {self.num_layers} blocks of this arch')
+        self.global_attn_indexes = tuple(sorted(global_attn_indexes))
+        self.with_cp = with_cp
+        pretrain_size = (pretrain_img_size, ) * 2 if isinstance(pretrain_img_size, int) else tuple(pretrain_img_size)
+        self.pretrain_grid_size = (pretrain_size[0] // patch_size, pretrain_size[1] // patch_size)
+        # Stored like the released checkpoint: a cls row plus the pretraining grid, 1 x 197 x C at 224.
+        num_pos = 1 + self.pretrain_grid_size[0] * self.pretrain_grid_size[1]
+        self.pos_embed = nn.Parameter(torch.zeros(1, num_pos, self.embed_dims))
+
+    def grid_pos_embed(self, hw_shape: Tuple[int, int]) -> torch.Tensor:
+        """Absolute positions for an (h, w) token grid: cls row dropped, grid resized bicubically.
+
+        Returns:
+            Tensor: (1, h*w, C).
+        """
+        pos = resize_pos_embed_grid(self.pos_embed, self.pretrain_grid_size, hw_shape, num_extra_tokens=1)
+        return pos[:, 1:]
+
+    def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor]:
+        """(B, 6, H, W) [RGB | T] -> 1-tuple of (B, 2C, H/16, W/16) [RGB feats | T feats]."""
+        stacked = split_modalities(inputs)  # (2B, 3, H, W)
+        tokens, hw_shape = self.patch_embed(stacked)  # (2B, h*w, C)
+        tokens = tokens + self.grid_pos_embed(hw_shape).to(tokens.dtype)
+        for layer in self.layers:
+            if self.with_cp and self.training and tokens.requires_grad:
+                tokens = cp.checkpoint(layer, tokens, hw_shape, use_reentrant=False)
+            else:
+                tokens = layer(tokens, hw_shape)
+        features = tokens.transpose(1, 2).reshape(tokens.shape[0], self.embed_dims, *hw_shape)
+        return (fuse_modalities(features), )
+
+    def init_weights(self):
+        """Fresh init, or fresh init followed by loading a pretraining checkpoint (SPEC §6.5).
+
+        With ``init_cfg=dict(type='Pretrained', checkpoint=..., src_format='auto')`` the checkpoint
+        is converted to the det (timm) names and loaded with a key report. Allowed missing: the
+        relative-position tables (zero-init); allowed unexpected: ``cls_token``, the final norm,
+        ``neck.*``. Any other difference, or any shape mismatch, raises ``CheckpointMismatchError``.
+        """
+        init_cfg = self.init_cfg
+        if init_cfg is None or init_cfg.get('type') != 'Pretrained':
+            super().init_weights()
+            return
+        if self._is_init:
+            super().init_weights()  # mmengine warns about the repeated call and does nothing
+            return
+        self.init_cfg = None
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = init_cfg
+        self.load_pretrained(init_cfg['checkpoint'], init_cfg.get('src_format', 'auto'))
+
+    def load_pretrained(self, checkpoint: str, src_format: str = 'auto') -> dict:
+        """Load a pretraining checkpoint file into this backbone; returns the key report."""
+        logger = MMLogger.get_current_instance()
+        logger.info(f'RGBTViTDet: loading {checkpoint} (src_format={src_format!r})')
+        ckpt = load_checkpoint_file(checkpoint)
+        state = encoder_state_for_det(to_encoder_state(ckpt, src_format=src_format, logger=logger))
+        return load_state_dict_with_report(
+            self,
+            state,
+            allowed_missing=DET_INIT_ALLOWED_MISSING,
+            allowed_unexpected=DET_INIT_ALLOWED_UNEXPECTED,
+            logger=logger)

@@ -1,0 +1,24 @@
+# Copyright (c) mmspecgene contributors. All rights reserved.
+"""``import mmspecgene.pretrain`` registers the RGBT pretraining modules into mmpretrain's registries
+(transforms into mmengine's root TRANSFORMS, found from mmpretrain)."""
+from mmpretrain.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+
+from ..datasets import transforms  # noqa: F401
+from ..engine.optimizers import RGBTLayerDecayOptimWrapperConstructor
+from ..models.gmm_cmss_masking import GMMCMSSMasking
+from ..models.mae_decoder import RGBTMAEDecoder
+from ..models.mae_head import RGBTMAEHead
+from ..utils.checkpoint_loader import register_local_checkpoint_loader
+from ..utils.registration import register_into
+from .algorithms import RGBTMAEViT, SpecGeneMAE
+from .data_preprocessor import RGBTSelfSupDataPreprocessor
+from .datasets import RGBTPairDataset
+
+register_local_checkpoint_loader()
+register_into(MODELS, GMMCMSSMasking, RGBTMAEDecoder, RGBTMAEHead)
+register_into(OPTIM_WRAPPER_CONSTRUCTORS, RGBTLayerDecayOptimWrapperConstructor)
+
+__all__ = [
+    'SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking', 'RGBTSelfSupDataPreprocessor',
+    'RGBTPairDataset', 'RGBTLayerDecayOptimWrapperConstructor'
+]

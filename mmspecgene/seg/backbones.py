@@ -1,0 +1,154 @@
+# Copyright (c) mmspecgene contributors. All rights reserved.
+"""RGBT ViT segmentation backbone: one shared BEiT-style ViT over both modalities (SPEC §8.1)."""
+from typing import Optional, Sequence, Tuple
+
+import torch
+from mmengine.logging import MMLogger
+from mmseg.registry import MODELS
+
+from mmspecgene.models.checkpoint import (SEG_INIT_ALLOWED_MISSING, SEG_INIT_ALLOWED_UNEXPECTED,
+                                          encoder_state_for_seg, load_checkpoint_file,
+                                          load_state_dict_with_report, to_encoder_state)
+from mmspecgene.models.layers.pos_embed import resize_pos_embed_grid
+from mmspecgene.models.vit import SpecGeneViT, fuse_modalities, split_modalities
+
+_PRETRAINED_KEYS = {'type', 'checkpoint', 'src_format'}
+
+
+@MODELS.register_module()
+class RGBTViTSeg(SpecGeneViT):
+    """ViT backbone for paired RGB-thermal segmentation (UperNet), parameter names per SPEC §6.4.
+
+    The (B, 6, H, W) [RGB | T] batch is split into one (2B, 3, H, W) batch [all RGB; all T] and run once
+    through the shared ViT (cls token, learnable 1 x (1 + h*w) x C positions, layer scale, BEiT relative
+    position bias in every layer, no final norm). The outputs of the blocks in ``out_indices`` lose their
+    cls token, become (2B, C, h, w) maps and are fused per sample into (B, 2C, h, w) = [RGB | T].
+
+    Args:
+        arch (str | dict): ViT size, see :data:`mmspecgene.models.vit.ARCH_SETTINGS`.
+        img_size (int | tuple): Input size; ``pos_embed`` and the relative position bias cover its grid
+            (768 -> 48 x 48, pos 1 x 2305 x 768, bias table 9028 x heads).
+        patch_size (int): Patch size.
+        in_channels (int): Channels per modality.
+        out_indices (Sequence[int]): Blocks whose outputs are returned (0-based, increasing).
+        qkv_bias (bool): Bias of the fused qkv projection.
+        drop_path_rate (float): Max stochastic depth.
+        layer_scale_init_value (float): Init of ``gamma_1`` / ``gamma_2``.
+        norm_eps (float): LayerNorm epsilon.
+        interpolate_pos_embed (bool): Allow inputs of another size by resizing the positional grid at
+            every forward (not faithful to the release). The BEiT bias is still built for ``img_size``,
+            so this needs a core attention that resizes the bias too.
+        init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, src_format='auto')`` loads any
+            pretraining format (SPEC §6.5) with a key report; other mmengine init configs are not accepted.
+    """
+
+    def __init__(self,
+                 arch='base',
+                 img_size=768,
+                 patch_size: int = 16,
+                 in_channels: int = 3,
+                 out_indices: Sequence[int] = (3, 5, 7, 11),
+                 qkv_bias: bool = True,
+                 drop_path_rate: float = 0.1,
+                 layer_scale_init_value: float = 1.0,
+                 norm_eps: float = 1e-6,
+                 interpolate_pos_embed: bool = False,
+                 init_cfg: Optional[dict] = None):
+        if init_cfg is not None:
+            unknown = set(init_cfg) - _PRETRAINED_KEYS
+            if init_cfg.get('type') != 'Pretrained' or unknown or 'checkpoint' not in init_cfg:
+                raise ValueError('RGBTViTSeg init_cfg must be dict(type="Pretrained", checkpoint=PATH, '
+                                 f'src_format="auto"), got {dict(init_cfg)}')
+        super().__init__(
+            arch=arch,
+            img_size=img_size,
+            patch_size=patch_size,
+            in_channels=in_channels,
+            naming='mmpretrain',
+            qkv_bias=qkv_bias,
+            with_cls_token=True,
+            pos_embed_type='learnable',
+            final_norm=False,
+            norm_eps=norm_eps,
+            drop_path_rate=drop_path_rate,
+            layer_scale_init_value=layer_scale_init_value,
+            rel_pos='bias',
+            init_cfg=init_cfg)
+        if layer_scale_init_value <= 0:
+            raise ValueError(f'RGBTViTSeg needs layer scale (gamma_1/gamma_2), got {layer_scale_init_value}')
+        indices = [i + self.num_layers if i < 0 else i for i in out_indices]
+        if not indices or any(not 0 <= i < self.num_layers for i in indices) or sorted(set(indices)) != indices:
+            raise ValueError(f'out_indices must be increasing block indices in [0, {self.num_layers}), '
+                             f'got {tuple(out_indices)}')
+        self.out_indices = tuple(indices)
+        self.interpolate_pos_embed = interpolate_pos_embed
+
+    def _grid_pos_embed(self, hw: Tuple[int, int]) -> torch.Tensor:
+        """(1, h*w, C) positions of the patch tokens for the token grid ``hw``."""
+        if tuple(hw) == tuple(self.grid_size):
+            return self.pos_embed[:, 1:]
+        if not self.interpolate_pos_embed:
+            size = (hw[0] * self.patch_size, hw[1] * self.patch_size)
+            raise ValueError(f'RGBTViTSeg is built for {self.img_size[0]}x{self.img_size[1]} inputs, got '
+                             f'{size[0]}x{size[1]}; use slide inference with crop_size={self.img_size} or set '
+                             'interpolate_pos_embed=True')
+        return resize_pos_embed_grid(self.pos_embed, self.grid_size, hw, num_extra_tokens=1)[:, 1:]
+
+    def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Args: inputs (B, 6, H, W) normalised [RGB | T].
+
+        Returns:
+            tuple[Tensor]: one (B, 2C, H/p, W/p) map per ``out_indices`` entry, channels [RGB | T].
+        """
+        images = split_modalities(inputs)  # (2B, 3, H, W)
+        tokens, hw = self.patch_embed(images)  # (2B, h*w, C)
+        tokens = self.prepend_cls(tokens + self._grid_pos_embed(hw))
+        _, taps = self.run_layers(tokens, hw, self.out_indices)
+        outs = []
+        for tap in taps:
+            fmap = tap[:, 1:].transpose(1, 2).reshape(tap.shape[0], self.embed_dims, hw[0], hw[1])
+            outs.append(fuse_modalities(fmap))
+        return tuple(outs)
+
+    def init_weights(self):
+        """Fresh init; with a ``Pretrained`` init_cfg, fresh init followed by :meth:`load_pretrained`.
+
+        Keys the checkpoint lacks keep their fresh values: ``gamma_{1,2}`` = ``layer_scale_init_value``,
+        zero relative position bias tables, recomputed indices.
+        """
+        init_cfg = self.init_cfg
+        if init_cfg is None or init_cfg.get('type') != 'Pretrained':
+            super().init_weights()
+            return
+        if self._is_init:
+            super().init_weights()  # mmengine warns about the repeated call and does nothing
+            return
+        self.init_cfg = None
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = init_cfg
+        self.load_pretrained(init_cfg['checkpoint'], init_cfg.get('src_format', 'auto'))
+
+    def load_pretrained(self, checkpoint, src_format: str = 'auto') -> dict:
+        """Load a pretraining checkpoint (file path or loaded dict) into this backbone.
+
+        ``pos_embed`` is resized once from the pretraining grid to this grid (bicubic, cls row kept).
+        Allowed missing: ``layers.{i}.gamma_{1,2}``, ``layers.{i}.attn.relative_position_{bias_table,index}``;
+        allowed unexpected: ``norm.*`` (no final norm), ``neck.*``. Anything else raises
+        :class:`~mmspecgene.models.checkpoint.CheckpointMismatchError`.
+
+        Returns:
+            dict: The key report (``matched``, ``missing``, ``unexpected``).
+        """
+        logger = MMLogger.get_current_instance()
+        if isinstance(checkpoint, str):
+            logger.info(f'RGBTViTSeg: loading {checkpoint} (src_format={src_format!r})')
+            checkpoint = load_checkpoint_file(checkpoint)
+        state = encoder_state_for_seg(to_encoder_state(checkpoint, src_format, logger), self.grid_size)
+        return load_state_dict_with_report(
+            self,
+            state,
+            allowed_missing=SEG_INIT_ALLOWED_MISSING,
+            allowed_unexpected=SEG_INIT_ALLOWED_UNEXPECTED,
+            logger=logger)

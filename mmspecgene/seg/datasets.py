@@ -1,0 +1,122 @@
+# Copyright (c) mmspecgene contributors. All rights reserved.
+"""RGBT semantic segmentation and salient object detection datasets.
+
+Layout: ``<root>/visible/<split>/<rel><img_suffix>``, ``<root>/infrared/<split>/<rel><ir_suffix>`` and
+``<root>/labels/<split>/<rel><seg_map_suffix>``; the suffixes come from each class's METAINFO.
+"""
+import os.path as osp
+from typing import List
+
+from mmengine.fileio import exists
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+from ..datasets.metainfo import (FMB_CLASSES, MVSEG_CLASSES, SEG_PALETTE, SEMANTICRT_CLASSES, SOD_CLASSES,
+                                 SOD_PALETTE, SYNTHETIC_SEG_CLASSES, SYNTHETIC_SEG_PALETTE)
+
+
+@DATASETS.register_module()
+class RGBTSegDataset(BaseSegDataset):
+    """Paired segmentation dataset with explicit ``img_path``, ``ir_path`` and ``seg_map_path``.
+
+    Args:
+        data_prefix (dict): ``img_path`` (visible root), ``ir_path`` (infrared root), ``seg_map_path``.
+        ir_suffix (str, optional): Thermal suffix; default from METAINFO.
+        img_suffix, seg_map_suffix (str, optional): Defaults from METAINFO.
+        check_files (bool): Check at load time that every thermal file and label exists.
+    """
+    METAINFO = dict(classes=(), palette=[], img_suffix='.jpg', ir_suffix='.jpg', seg_map_suffix='.png')
+
+    def __init__(self, *args, data_prefix: dict = dict(img_path='', ir_path='', seg_map_path=''),
+                 img_suffix=None, ir_suffix=None, seg_map_suffix=None, check_files: bool = True, **kwargs):
+        if 'ir_path' not in data_prefix:
+            raise KeyError(f"{type(self).__name__} needs data_prefix['ir_path'] (thermal root), got {data_prefix}")
+        self.ir_suffix = ir_suffix or self.METAINFO['ir_suffix']
+        self.check_files = check_files
+        super().__init__(
+            *args,
+            data_prefix=data_prefix,
+            img_suffix=img_suffix or self.METAINFO['img_suffix'],
+            seg_map_suffix=seg_map_suffix or self.METAINFO['seg_map_suffix'],
+            **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        img_dir = self.data_prefix['img_path']
+        ir_dir = self.data_prefix['ir_path']
+        if not osp.isdir(img_dir) and not (self.ann_file and not osp.isdir(self.ann_file)):
+            raise FileNotFoundError(f'{type(self).__name__}: visible image folder not found: {img_dir}')
+        data_list = super().load_data_list()
+        if not data_list:
+            raise ValueError(f'{type(self).__name__}: no images with suffix {self.img_suffix!r} under {img_dir}')
+        missing = []
+        for info in data_list:
+            rel = osp.relpath(info['img_path'], img_dir)[:-len(self.img_suffix)]
+            info['ir_path'] = osp.join(ir_dir, rel + self.ir_suffix)
+            if self.check_files:
+                missing += [info[k] for k in ('ir_path', 'seg_map_path') if info.get(k) and not exists(info[k])]
+        if missing:
+            raise FileNotFoundError(f'{type(self).__name__}: {len(missing)} paired files are missing, e.g. '
+                                    f'{missing[:5]}')
+        return data_list
+
+
+@DATASETS.register_module()
+class SemanticRTDataset(RGBTSegDataset):
+    """SemanticRT, 13 classes (Background trained and counted)."""
+    METAINFO = dict(classes=SEMANTICRT_CLASSES, palette=SEG_PALETTE[:13], img_suffix='.jpg', ir_suffix='.jpg',
+                    seg_map_suffix='.png')
+
+
+@DATASETS.register_module()
+class MVSegDataset(RGBTSegDataset):
+    """MVSeg, 26 classes; relative paths keep ``<seq>/<frame>``."""
+    METAINFO = dict(classes=MVSEG_CLASSES, palette=SEG_PALETTE[:26], img_suffix='.jpg', ir_suffix='.jpg',
+                    seg_map_suffix='.png')
+
+
+@DATASETS.register_module()
+class FMBDataset(RGBTSegDataset):
+    """FMB, 15 classes, png images."""
+    METAINFO = dict(classes=FMB_CLASSES, palette=SEG_PALETTE[:15], img_suffix='.png', ir_suffix='.png',
+                    seg_map_suffix='.png')
+
+
+@DATASETS.register_module()
+class RGBTSyntheticSegDataset(RGBTSegDataset):
+    """The generated synthetic segmentation set (``make_synthetic_rgbt.py --task seg``)."""
+    METAINFO = dict(classes=SYNTHETIC_SEG_CLASSES, palette=SYNTHETIC_SEG_PALETTE, img_suffix='.png',
+                    ir_suffix='.png', seg_map_suffix='.png')
+
+
+@DATASETS.register_module()
+class RGBTSODDataset(RGBTSegDataset):
+    """RGBT salient object detection: labels 0 (background) / 1 (salient)."""
+    METAINFO = dict(classes=SOD_CLASSES, palette=SOD_PALETTE, img_suffix='.jpg', ir_suffix='.jpg',
+                    seg_map_suffix='.png')
+
+
+@DATASETS.register_module()
+class VT5000Dataset(RGBTSODDataset):
+    """VT5000: 2,500 train / 2,500 test pairs."""
+
+
+@DATASETS.register_module()
+class VT1000Dataset(RGBTSODDataset):
+    """VT1000: 1,000 test pairs."""
+
+
+@DATASETS.register_module()
+class VT821Dataset(RGBTSODDataset):
+    """VT821: 821 test pairs."""
+
+
+@DATASETS.register_module()
+class VIRGBT1500Dataset(RGBTSODDataset):
+    """VI-RGBT1500: 1,500 test pairs."""
+
+
+@DATASETS.register_module()
+class RGBTSyntheticSODDataset(RGBTSODDataset):
+    """The generated synthetic SOD set (``make_synthetic_rgbt.py --task sod``), png images."""
+    METAINFO = dict(classes=SOD_CLASSES, palette=SOD_PALETTE, img_suffix='.png', ir_suffix='.png',
+                    seg_map_suffix='.png')

@@ -1,0 +1,2 @@
+# Copyright (c) mmspecgene contributors. All rights reserved.
+"""Host-free test helpers (checkpoint layout fixtures)."""

@@ -1,0 +1,5 @@
+# Copyright (c) mmspecgene contributors. All rights reserved.
+from .rgbt_canvas import (det_sample_for_canvas, read_rgbt_pair, seg_sample_for_canvas, side_by_side,
+                          split_stack)
+
+__all__ = ['read_rgbt_pair', 'side_by_side', 'split_stack', 'det_sample_for_canvas', 'seg_sample_for_canvas']

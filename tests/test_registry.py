@@ -1,0 +1,89 @@
+# Copyright (c) mmspecgene contributors. All rights reserved.
+"""Plugin rules: no host import from `import mmspecgene`; task packages register into their own host."""
+import subprocess
+import sys
+
+import pytest
+
+HOSTS = ('mmdet', 'mmseg', 'mmpretrain')
+
+
+def _modules_after(code: str) -> set:
+    out = subprocess.run([sys.executable, '-c', code + '\nimport sys\nprint(" ".join(sorted(sys.modules)))'],
+                         capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_import_mmspecgene_imports_no_host():
+    loaded = _modules_after('import mmspecgene')
+    assert not loaded & set(HOSTS + ('mmengine', 'mmcv', 'torch'))
+    for pkg in ('mmspecgene.models', 'mmspecgene.datasets', 'mmspecgene.evaluation', 'mmspecgene.engine',
+                'mmspecgene.visualization', 'mmspecgene.apis'):
+        loaded = _modules_after(f'import {pkg}')
+        assert not loaded & set(HOSTS), (pkg, loaded & set(HOSTS))
+
+
+@pytest.mark.parametrize('task,host,others', [
+    ('pretrain', 'mmpretrain', ('mmdet', 'mmseg')),
+    ('det', 'mmdet', ('mmseg', )),
+    ('seg', 'mmseg', ('mmdet', )),
+])
+def test_task_package_imports_only_its_host(task, host, others):
+    loaded = _modules_after(f'import mmspecgene.{task}')
+    assert host in loaded
+    assert not loaded & set(others), loaded & set(others)
+
+
+EXPECTED = dict(
+    det=dict(MODELS=['RGBTViTDet', 'RGBTSimpleFPN', 'RGBTDetDataPreprocessor', 'SpecGeneLN2d'],
+             DATASETS=['RGBTCocoDataset', 'KAISTDataset', 'LLVIPDataset', 'FLIRAlignedDataset',
+                       'RGBTSyntheticDetDataset'],
+             METRICS=['KAISTMissRateMetric', 'CocoMetric'],
+             HOOKS=['RGBTDetVisualizationHook'],
+             OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
+             TRANSFORMS=['LoadRGBTImagePair', 'RGBTPad', 'RGBOnly', 'ThermalOnly', 'PairedPhotoMetricDistortion']),
+    seg=dict(MODELS=['RGBTViTSeg', 'RGBTSegDataPreProcessor', 'Feature2Pyramid', 'UPerHead'],
+             DATASETS=['SemanticRTDataset', 'MVSegDataset', 'FMBDataset', 'VT5000Dataset', 'VT1000Dataset',
+                       'VT821Dataset', 'VIRGBT1500Dataset', 'RGBTSyntheticSegDataset', 'RGBTSyntheticSODDataset'],
+             METRICS=['RGBTIoUMetric', 'SODMetric'],
+             HOOKS=['RGBTSegVisualizationHook'],
+             OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
+             TRANSFORMS=['LoadRGBTImagePair', 'RGBTPad', 'PairedPhotoMetricDistortion']),
+    pretrain=dict(MODELS=['SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking',
+                          'RGBTSelfSupDataPreprocessor'],
+                  DATASETS=['RGBTPairDataset'],
+                  OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
+                  TRANSFORMS=['LoadRGBTImagePair', 'RGBTRandomResizedCrop']),
+)
+
+
+@pytest.mark.parametrize('task', sorted(EXPECTED))
+def test_names_resolve_in_host_scope(task):
+    import importlib
+
+    from mmengine.registry import DefaultScope
+
+    from mmspecgene.utils import TASK_SCOPES, register_all_modules
+    register_all_modules(task, init_default_scope=False)
+    registry_mod = importlib.import_module(f'{TASK_SCOPES[task]}.registry')
+    with DefaultScope.overwrite_default_scope(TASK_SCOPES[task]):
+        for registry_name, names in EXPECTED[task].items():
+            registry = getattr(registry_mod, registry_name)
+            for name in names:
+                assert registry.get(name) is not None, f'{name} not found from {TASK_SCOPES[task]}.{registry_name}'
+
+
+def test_register_into_refuses_collisions():
+    from mmengine.registry import Registry
+
+    from mmspecgene.utils.registration import register_into
+    registry = Registry('tmp')
+
+    class Alpha:
+        pass
+
+    register_into(registry, Alpha)
+    register_into(registry, Alpha)  # idempotent for the same class
+    other = type('Alpha', (), {})
+    with pytest.raises(KeyError, match='already registered'):
+        register_into(registry, other)

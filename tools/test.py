@@ -1,0 +1,79 @@
+# Copyright (c) mmspecgene contributors. All rights reserved.
+"""Evaluate a checkpoint with any mmspecgene config; host chosen by the config."""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from mmspecgene.utils import scope_of_config
+from mmspecgene.utils.dist import prepare_distributed
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and evaluate) an mmspecgene model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
+    parser.add_argument('--out', help='dump raw predictions to this pickle file')
+    parser.add_argument('--metrics-json', help='also write the returned metrics to this json file')
+    parser.add_argument('--show-dir', help='save RGB‖thermal visualisations under work_dir/timestamp/SHOW_DIR')
+    parser.add_argument('--show', action='store_true', help='show visualisations in a window')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds between shown images')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def enable_visualization(cfg, args) -> None:
+    """Switch on the config's visualisation hook, whichever host it belongs to."""
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise KeyError('--show/--show-dir need default_hooks.visualization in the config')
+    hook_type = hook['type']
+    if 'Det' in hook_type or 'Seg' in hook_type:
+        hook['draw'] = True
+        if args.show:
+            hook['show'], hook['wait_time'] = True, args.wait_time
+        if args.show_dir:
+            key = 'test_out_dir' if 'Det' in hook_type else None
+            if key:
+                hook[key] = args.show_dir
+            else:
+                cfg.visualizer['save_dir'] = args.show_dir
+    else:
+        hook['enable'] = True
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    scope_of_config(cfg)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+    if args.out:
+        dump = dict(type='DumpResults', out_file_path=args.out)  # mmengine root metric, found from any scope
+        evaluator = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        cfg.test_evaluator = evaluator + [dump]
+    prepare_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    metrics = runner.test()
+    if args.metrics_json and runner.rank == 0:
+        with open(args.metrics_json, 'w') as f:
+            json.dump({k: float(v) if isinstance(v, (int, float)) else str(v) for k, v in metrics.items()}, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
