@@ -17,7 +17,8 @@ modalities disagree in ways the model can learn:
   * ``'thermal_only'``: a warm object in shadow, blended into the RGB background at 4 % opacity, so its RGB contrast
     is near zero while thermal shows it bright;
   * ``'rgb_only'``: a cold object (a parked car with its engine off, a mannequin or a poster of a person): seen in
-    RGB, absent from thermal.
+    RGB, absent from thermal, where it shows the ambient temperature of the scene behind it (and hides warm objects
+    behind it).
 
 * Night frames (every third sample of every split, ``index % 3 == 2``): the RGB image is darkened to a mean of about
   5-20 grey levels (with sensor noise; running cars keep their headlights), while thermal is unchanged (a slightly
@@ -44,12 +45,12 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from .metainfo import SOD_CLASSES, SOD_PALETTE, SYNTHETIC_SEG_CLASSES, SYNTHETIC_SEG_PALETTE
+
 SYNTHETIC_DET_CLASSES = ('person', 'car')
 SYNTHETIC_DET_PALETTE = [(220, 20, 60), (0, 0, 142)]
-SYNTHETIC_SEG_CLASSES = ('Background', 'Person', 'Car', 'Road')
-SYNTHETIC_SEG_PALETTE = [[0, 0, 0], [220, 20, 60], [0, 0, 142], [128, 64, 128]]
-SYNTHETIC_SOD_CLASSES = ('Background', 'Saliency')
-SYNTHETIC_SOD_PALETTE = [[0, 0, 0], [150, 150, 0]]
+SYNTHETIC_SOD_CLASSES = SOD_CLASSES
+SYNTHETIC_SOD_PALETTE = SOD_PALETTE
 SYNTHETIC_DET_METAINFO = dict(classes=SYNTHETIC_DET_CLASSES, palette=SYNTHETIC_DET_PALETTE)
 SYNTHETIC_SEG_METAINFO = dict(classes=SYNTHETIC_SEG_CLASSES, palette=SYNTHETIC_SEG_PALETTE)
 SYNTHETIC_SOD_METAINFO = dict(classes=SYNTHETIC_SOD_CLASSES, palette=SYNTHETIC_SOD_PALETTE)
@@ -142,6 +143,7 @@ class _Canvas:
         self.objects: List[dict] = []
         if with_road:
             self._add_road(rng, ys, xs)
+        self.ambient_thermal = self.thermal.copy()
 
     @staticmethod
     def _rgb_background(rng, ys, xs) -> np.ndarray:
@@ -211,7 +213,10 @@ class _Canvas:
                 # Too close to the background colour: push the object away from it so it stays visible in RGB.
                 object_rgb = object_rgb + (-70.0 if background_rgb.mean() > 127 else 70.0)
             rgb_region[shape] = object_rgb
-        if visibility != 'rgb_only':
+        if visibility == 'rgb_only':
+            # A cold object hides what is behind it and shows the ambient (background) temperature.
+            self.thermal[region][shape] = self.ambient_thermal[region][shape] + rng.uniform(-3, 3)
+        else:
             self.thermal[region][shape] = thermal_local[shape]
         index = len(self.objects) + 1
         self.instance_ids[region][shape] = index
@@ -348,7 +353,7 @@ def _sample_visibility(rng: np.random.Generator, label: str, night: bool) -> str
     draw = rng.random()
     if night:
         return 'both'
-    thermal_only, rgb_only = (0.15, 0.1) if label == 'person' else (0.1, 0.25)
+    thermal_only, rgb_only = (0.15, 0.12) if label == 'person' else (0.1, 0.3)
     if draw < thermal_only:
         return 'thermal_only'
     if draw < thermal_only + rgb_only:

@@ -38,11 +38,11 @@ class PatchEmbed(nn.Module):
         super().__init__()
         self.patch_size = patch_size
         self._conv_name = conv_name
-        self.add_module(conv_name, nn.Conv2d(in_channels, embed_dims, patch_size, stride=patch_size))
+        self._modules[conv_name] = nn.Conv2d(in_channels, embed_dims, patch_size, stride=patch_size)
 
     @property
     def conv(self) -> nn.Conv2d:
-        return getattr(self, self._conv_name)
+        return self._modules[self._conv_name]
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         H, W = x.shape[-2:]
@@ -154,10 +154,11 @@ class SpecGeneViT(BaseModule):
                     window_size=window_size if windowed else 0,
                     rel_pos=rel_pos,
                     rel_pos_size=self._rel_pos_size(rel_pos, windowed, window_size)))
-        self.add_module(self._layers_name, nn.ModuleList(layers))
+        # stored under the checkpoint name; properties below give name-independent access
+        self._modules[self._layers_name] = nn.ModuleList(layers)
         self.final_norm = final_norm
         if final_norm:
-            self.add_module(self._final_norm_name, nn.LayerNorm(self.embed_dims, eps=norm_eps))
+            self._modules[self._final_norm_name] = nn.LayerNorm(self.embed_dims, eps=norm_eps)
 
     def _rel_pos_size(self, rel_pos: str, windowed: bool, window_size: int) -> Optional[Tuple[int, int]]:
         if rel_pos == 'none':
@@ -166,11 +167,11 @@ class SpecGeneViT(BaseModule):
 
     @property
     def layers(self) -> nn.ModuleList:
-        return getattr(self, self._layers_name)
+        return self._modules[self._layers_name]
 
     @property
     def norm(self) -> Optional[nn.LayerNorm]:
-        return getattr(self, self._final_norm_name) if self.final_norm else None
+        return self._modules[self._final_norm_name] if self.final_norm else None
 
     def init_weights(self):
         """Fresh-training init: Xavier Linear, LN (1, 0), tokens N(0, 0.02), sin-cos positions."""

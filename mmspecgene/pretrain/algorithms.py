@@ -65,6 +65,25 @@ class RGBTMAEViT(SpecGeneViT):
         init_cfg (dict, optional): mmengine init config.
     """
 
+    # The core's ``layers``/``norm`` properties read ``getattr(self, 'layers')`` / ``getattr(self, 'ln1')``; with
+    # naming='mmpretrain' the first resolves to the property itself (infinite recursion in ``add_module``).
+    # Resolve through ``_modules`` and raise AttributeError before registration. Remove once vit.py does this.
+    @property
+    def layers(self) -> nn.ModuleList:
+        try:
+            return self._modules[self._layers_name]
+        except KeyError:
+            raise AttributeError(f'{type(self).__name__} has no {self._layers_name!r} yet') from None
+
+    @property
+    def norm(self) -> Optional[nn.LayerNorm]:
+        if not self.final_norm:
+            return None
+        try:
+            return self._modules[self._final_norm_name]
+        except KeyError:
+            raise AttributeError(f'{type(self).__name__} has no {self._final_norm_name!r} yet') from None
+
     def __init__(self,
                  arch: Union[str, dict] = 'base',
                  img_size=224,

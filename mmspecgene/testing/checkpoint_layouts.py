@@ -149,7 +149,8 @@ def released_pretrain_layout(arch='base', img_size: int = 224, patch_size: int =
     dims, ddims = d['embed_dims'], dec['embed_dims']
     dhidden = int(ddims * dec['mlp_ratio'])
     grid = _grid(img_size, patch_size)
-    layout = OrderedDict(('backbone.' + k, v) for k, v in encoder_layout(arch, img_size, patch_size, in_channels).items())
+    encoder = encoder_layout(arch, img_size, patch_size, in_channels)
+    layout = OrderedDict(('backbone.' + k, v) for k, v in encoder.items())
     for suffix in ('', '2'):  # '' = thermal branch, '2' = RGB branch
         layout[f'neck.mask_token{suffix}'] = (1, 1, ddims)
         layout[f'neck.decoder_pos_embed{suffix}'] = (1, 1 + grid * grid, ddims)

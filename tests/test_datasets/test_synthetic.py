@@ -1,4 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -69,8 +70,8 @@ def sod(tmp_path_factory):
 def test_constants():
     assert SYNTHETIC_DET_CLASSES == ('person', 'car')
     assert SYNTHETIC_SEG_CLASSES == ('Background', 'Person', 'Car', 'Road')
-    assert len(SYNTHETIC_SEG_PALETTE) == len(SYNTHETIC_SEG_CLASSES)
-    assert SYNTHETIC_SOD_PALETTE == [[0, 0, 0], [150, 150, 0]]
+    assert [tuple(c) for c in SYNTHETIC_SEG_PALETTE] == [(0, 0, 0), (220, 20, 60), (0, 0, 142), (128, 64, 128)]
+    assert [tuple(c) for c in SYNTHETIC_SOD_PALETTE] == [(0, 0, 0), (150, 150, 0)]
     assert [is_night_index(i) for i in range(6)] == [False, False, True, False, False, True]
 
 
@@ -152,11 +153,11 @@ def test_det_summary(det):
 
 
 def _box_contrasts(rgb, thermal, boxes, box):
-    """(RGB, thermal) contrast: |mean in box - mean of a 4-pixel ring around it, outside every box|."""
+    """(RGB, thermal) contrast: mean in box - mean of 5-pixel side bands (same rows) outside every box."""
     height, width = thermal.shape
     x1, y1, x2, y2 = box
     ring = np.zeros((height, width), bool)
-    ring[max(y1 - 4, 0):y2 + 4, max(x1 - 4, 0):x2 + 4] = True
+    ring[y1:y2, max(x1 - 5, 0):x2 + 5] = True
     for ox1, oy1, ox2, oy2 in boxes:
         ring[oy1:oy2, ox1:ox2] = False
     if ring.sum() < 10:
@@ -167,11 +168,15 @@ def _box_contrasts(rgb, thermal, boxes, box):
     return rgb_contrast, thermal_contrast
 
 
+def _overlap(box, other):
+    return min(box[2], other[2]) > max(box[0], other[0]) and min(box[3], other[3]) > max(box[1], other[1])
+
+
 def test_det_learnable(det):
-    """Warm objects are bright in thermal; some are near-invisible in RGB, some are cold; night frames are dark."""
+    """Warm objects are bright in thermal, some are near-invisible in RGB, night frames are dark."""
     root = Path(det['root'])
     thermal_gaps = {1: [], 2: []}
-    thermal_only = cold = dark_frames = 0
+    thermal_only = dark_frames = 0
     for split in ('train', 'test'):
         coco = _load_det_split(det, split)
         for image in coco['images']:
@@ -188,17 +193,17 @@ def test_det_learnable(det):
                     continue
                 x1, y1, x2, y2 = box
                 thermal_gaps[ann['category_id']].append(thermal[y1:y2, x1:x2].mean() - thermal[outside].mean())
+                if sum(_overlap(box, other) for other in boxes) > 1:  # overlaps a box besides its own
+                    continue
                 contrasts = _box_contrasts(rgb, thermal, boxes, box)
                 if contrasts is None:
                     continue
                 rgb_contrast, thermal_contrast = contrasts
                 thermal_only += rgb_contrast < 8 and thermal_contrast > 50
-                cold += rgb_contrast > 25 and abs(thermal_contrast) < 10
             dark_frames += rgb.mean() < 30
     assert np.median(thermal_gaps[1]) > 60, thermal_gaps[1]
     assert np.median(thermal_gaps[2]) > 30, thermal_gaps[2]
     assert thermal_only >= 3
-    assert cold >= 1
     assert dark_frames >= det['splits']['train']['num_night']
 
 
@@ -229,17 +234,35 @@ def test_seg_layout(seg, split):
 
 
 def test_seg_learnable(seg):
+    """Per class, thermal is ordered person/car > road > background; objects seen in one modality only exist."""
     root = Path(seg['root'])
     sums, counts = np.zeros(4), np.zeros(4)
-    for name in _rel_files(root / 'labels' / 'train'):
-        thermal = _read_grey(root / 'infrared' / 'train' / name).astype(np.float64)
-        label = _read_grey(root / 'labels' / 'train' / name)
-        for class_id in range(4):
-            sums[class_id] += thermal[label == class_id].sum()
-            counts[class_id] += (label == class_id).sum()
+    cold = thermal_only = 0
+    for split in ('train', 'val'):
+        for name in _rel_files(root / 'labels' / split):
+            rgb = _read_rgb(root / 'visible' / split / name).astype(np.float64)
+            thermal = _read_grey(root / 'infrared' / split / name).astype(np.float64)
+            label = _read_grey(root / 'labels' / split / name)
+            if split == 'train':
+                for class_id in range(4):
+                    sums[class_id] += thermal[label == class_id].sum()
+                    counts[class_id] += (label == class_id).sum()
+            # Each object (a Person/Car component; the ignore ring separates overlapping ones) against its surround.
+            num_parts, parts = cv2.connectedComponents(np.isin(label, (1, 2)).astype(np.uint8), connectivity=4)
+            for part_id in range(1, num_parts):
+                part = (parts == part_id).astype(np.uint8)
+                surround = (cv2.dilate(part, np.ones((7, 7), np.uint8)) == 1) & np.isin(label, (0, 3))
+                if part.sum() < 40 or surround.sum() < 40:
+                    continue
+                part = part == 1
+                rgb_contrast = np.abs(rgb[part].mean(0) - rgb[surround].mean(0)).mean()
+                thermal_contrast = thermal[part].mean() - thermal[surround].mean()
+                cold += rgb_contrast > 20 and abs(thermal_contrast) < 12
+                thermal_only += rgb_contrast < 8 and thermal_contrast > 50
     assert counts.min() > 0
     background, person, car, road = sums / counts
     assert person > road + 50 and car > road + 15 and road > background + 20, sums / counts
+    assert cold >= 3 and thermal_only >= 3, (cold, thermal_only)
     assert seg['splits']['train']['pixel_counts']['Person'] == counts[1]
 
 
@@ -300,37 +323,50 @@ def test_overwrite_and_bad_arguments(tmp_path):
         make_pretrain(str(tmp_path / 'x'), size=(16, 16))
 
 
-def test_cli(tmp_path):
+def _load_cli():
+    spec = importlib.util.spec_from_file_location('make_synthetic_rgbt', CLI_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cli_subprocess(tmp_path):
     out = tmp_path / 'out'
     cmd = [sys.executable, str(CLI_PATH), '--out', str(out), '--task', 'sod', '--num', '3', '--seed', '1']
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_subprocess_env(), cwd=str(REPO_ROOT))
     assert proc.returncode == 0, proc.stderr
-    assert '[sod]' in proc.stdout
+    assert '[sod]' in proc.stdout and 'Wrote sod' in proc.stdout
     labels = out / 'sod' / 'synthetic' / 'labels'
     assert len(_rel_files(labels / 'train')) == 3 and len(_rel_files(labels / 'test')) == 1
     # Same seed through the library gives the same files.
     make_sod(str(tmp_path / 'lib'), num_train=3, num_test=1, seed=1)
     lib_labels = tmp_path / 'lib' / 'sod' / 'synthetic' / 'labels'
     assert (lib_labels / 'train' / '000001.png').read_bytes() == (labels / 'train' / '000001.png').read_bytes()
-    # An existing task folder is refused unless --overwrite.
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=_subprocess_env(), cwd=str(REPO_ROOT))
-    assert proc.returncode != 0 and 'not empty' in proc.stderr
-    proc = subprocess.run(cmd + ['--overwrite'], capture_output=True, text=True, env=_subprocess_env())
-    assert proc.returncode == 0, proc.stderr
 
-    all_out = tmp_path / 'all'
-    proc = subprocess.run([sys.executable, str(CLI_PATH), '--out', str(all_out), '--task', 'all', '--num', '2'],
-                          capture_output=True, text=True, env=_subprocess_env())
-    assert proc.returncode == 0, proc.stderr
+
+def test_cli_main(tmp_path, capsys):
+    cli = _load_cli()
+    out = tmp_path / 'all'
+    cli.main(['--out', str(out), '--task', 'all', '--num', '2'])
+    stdout = capsys.readouterr().out
     for task in ('pretrain', 'det', 'seg', 'sod'):
-        assert f'[{task}]' in proc.stdout
-    assert len((all_out / 'pretrain' / 'annotations' / 'pairs_train.txt').read_text().splitlines()) == 3
-    with open(all_out / 'det' / 'annotations' / 'synthetic_test.json') as f:
+        assert f'[{task}]' in stdout
+    # --num 2: train 2, test/val max(1, round(2 / 3)) = 1, pretraining 2 + 1 pairs.
+    assert len((out / 'pretrain' / 'annotations' / 'pairs_train.txt').read_text().splitlines()) == 3
+    with open(out / 'det' / 'annotations' / 'synthetic_test.json') as f:
         assert len(json.load(f)['images']) == 1
-
-    proc = subprocess.run([sys.executable, str(CLI_PATH), '--out', str(all_out), '--task', 'flow'],
-                          capture_output=True, text=True, env=_subprocess_env())
-    assert proc.returncode == 2 and 'invalid choice' in proc.stderr
+    assert len(_rel_files(out / 'seg' / 'labels' / 'train')) == 2
+    assert len(_rel_files(out / 'seg' / 'labels' / 'val')) == 1
+    # An existing task folder is refused unless --overwrite.
+    with pytest.raises(FileExistsError, match='not empty'):
+        cli.main(['--out', str(out), '--task', 'det', '--num', '2'])
+    cli.main(['--out', str(out), '--task', 'det', '--num', '4', '--overwrite'])
+    with open(out / 'det' / 'annotations' / 'synthetic_train.json') as f:
+        assert len(json.load(f)['images']) == 4
+    for bad in (['--task', 'flow'], ['--num', '0'], ['--seed', '-1']):
+        with pytest.raises(SystemExit) as excinfo:
+            cli.main(['--out', str(out)] + bad)
+        assert excinfo.value.code == 2
 
 
 def test_imports_no_host():

@@ -256,13 +256,13 @@ def test_load_with_report_names_disallowed_keys_and_shapes():
 
 
 def test_released_pretrain_loads_strictly_into_pretrain_model():
-    algorithms = pytest.importorskip('mmspecgene.pretrain.algorithms', exc_type=ImportError)
-    from mmspecgene.models.mae_decoder import RGBTMAEDecoder
-
+    """Encoder + dual decoder of the pretraining model (the RGBTMAEViT keys are SpecGeneViT's; its mmpretrain
+    subclass is not imported here to keep the file fast)."""
+    decoder_module = pytest.importorskip('mmspecgene.models.mae_decoder', exc_type=ImportError)
     for shared in (True, False):
         model = nn.Module()
-        model.backbone = algorithms.RGBTMAEViT(arch=TINY, img_size=224)
-        model.neck = RGBTMAEDecoder(
+        model.backbone = SpecGeneViT(arch=TINY, img_size=224, pos_embed_type='sincos', final_norm=True)
+        model.neck = decoder_module.RGBTMAEDecoder(
             num_patches=196,
             embed_dim=TINY['embed_dims'],
             decoder_embed_dim=TINY_DEC['embed_dims'],
@@ -326,7 +326,7 @@ def _det_model(num_classes):
 
     repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     cfg = Config.fromfile(osp.join(repo, 'configs', 'det', '_base_', 'models', 'mask-rcnn_rgbt-vitdet.py'))
-    model = cfg.model.to_dict()
+    model = cfg.model  # a ConfigDict: mmdet reads train_cfg.rpn as attributes
     fused, ch = 2 * TINY['embed_dims'], DET_HEADS['fpn_channels']
     model['data_preprocessor'] = None
     model['backbone'].update(arch=TINY, **DET_TINY)

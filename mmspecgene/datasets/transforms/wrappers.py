@@ -30,7 +30,7 @@ class _ModalityView(BaseTransform):
         if out is None:
             return None
         new = out['img']
-        if new.shape != view['img'].shape[:2] + (3, ) and new.shape != (img.shape[0], img.shape[1], 3):
+        if new.shape != img.shape[:2] + (3, ):
             raise ValueError(f'{type(self).__name__}: a transform changed the {self.modality} view from shape '
                              f'{img.shape[:2] + (3, )} to {new.shape}; only photometric transforms may be '
                              f'wrapped (geometric ones must run on all 6 channels)')

@@ -130,11 +130,12 @@ class TransformerBlock(nn.Module):
         self.window_size = window_size
         if window_size > 0 and rel_pos_size is not None:
             rel_pos_size = (window_size, window_size)
-        self.add_module(self._norm1_name, nn.LayerNorm(embed_dims, eps=norm_eps))
+        # stored under the checkpoint names; the properties below give name-independent access
+        self._modules[self._norm1_name] = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.attn = MultiheadSelfAttention(
             embed_dims, num_heads, qkv_bias=qkv_bias, rel_pos=rel_pos, rel_pos_size=rel_pos_size)
-        self.add_module(self._norm2_name, nn.LayerNorm(embed_dims, eps=norm_eps))
-        self.add_module(self._ffn_name, FeedForward(embed_dims, int(embed_dims * mlp_ratio), naming))
+        self._modules[self._norm2_name] = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self._modules[self._ffn_name] = FeedForward(embed_dims, int(embed_dims * mlp_ratio), naming)
         self.drop_path = DropPath(drop_path_rate)
         if layer_scale_init_value > 0:
             self.gamma_1 = nn.Parameter(torch.full((embed_dims, ), float(layer_scale_init_value)))
@@ -144,15 +145,15 @@ class TransformerBlock(nn.Module):
 
     @property
     def norm1(self) -> nn.LayerNorm:
-        return getattr(self, self._norm1_name)
+        return self._modules[self._norm1_name]
 
     @property
     def norm2(self) -> nn.LayerNorm:
-        return getattr(self, self._norm2_name)
+        return self._modules[self._norm2_name]
 
     @property
     def feed_forward(self) -> FeedForward:
-        return getattr(self, self._ffn_name)
+        return self._modules[self._ffn_name]
 
     def _attend(self, x: torch.Tensor, hw_shape: Optional[Tuple[int, int]]) -> torch.Tensor:
         if self.window_size <= 0:

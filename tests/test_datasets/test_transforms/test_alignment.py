@@ -17,7 +17,7 @@ from mmengine.registry import init_default_scope
 from mmspecgene.utils import register_all_modules
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-PHOTOMETRIC = ('PairedPhotoMetricDistortion', )
+NON_GEOMETRIC = ('PairedPhotoMetricDistortion', 'LoadAnnotations', 'FilterAnnotations')
 PIPELINES = [
     ('det', 'configs/det/_base_/datasets/kaist_rgbt.py', 'train_pipeline'),
     ('det', 'configs/det/_base_/datasets/kaist_rgbt.py', 'test_pipeline'),
@@ -51,9 +51,7 @@ def _geometric_steps(cfg_path, key):
     kept = []
     for step in steps:
         step = copy.deepcopy(step)
-        if step['type'] in PHOTOMETRIC:
-            continue
-        if step['type'] == 'LoadAnnotations':
+        if step['type'] in NON_GEOMETRIC:
             continue
         if step['type'].startswith('Pack'):
             break

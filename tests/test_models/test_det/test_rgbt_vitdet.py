@@ -229,10 +229,13 @@ def test_mask_rcnn_tiny_loss():
     assert 'default_scope' not in cfg and '_scope_' not in cfg.model
     preprocessor = cfg.model.data_preprocessor
     assert preprocessor.type == 'RGBTDetDataPreprocessor' and len(preprocessor.mean) == len(preprocessor.std) == 6
-    if 'RGBTDetDataPreprocessor' not in MMDET_MODELS:
-        # not written yet: a stock preprocessor without normalisation passes 6 channels through
-        cfg.model.data_preprocessor = dict(type='DetDataPreprocessor', pad_size_divisor=32, pad_mask=True)
     size, ch = 128, 32  # small heads and samplers keep the CPU test fast; the code path is the released one
+    with_rgbt_preprocessor = 'RGBTDetDataPreprocessor' in MMDET_MODELS
+    if with_rgbt_preprocessor:
+        preprocessor.batch_augments[0].size = (size, size)
+    else:
+        # not registered: a stock preprocessor without normalisation passes 6 channels through
+        cfg.model.data_preprocessor = dict(type='DetDataPreprocessor', pad_size_divisor=32, pad_mask=True)
     cfg.model.backbone.update(arch='tiny', img_size=size, window_size=4, global_attn_indexes=(1, 3))
     cfg.model.neck.update(backbone_channel=384, in_channels=[96, 192, 384, 384], out_channels=ch)
     cfg.model.rpn_head.update(in_channels=ch, feat_channels=ch)
@@ -276,7 +279,13 @@ def test_mask_rcnn_tiny_loss():
             masks=BitmapMasks(masks.numpy(), size, size))
         data_samples.append(sample)
     model.train()
-    losses = model.loss(torch.randn(2, 6, size, size), data_samples)
+    if with_rgbt_preprocessor:
+        images = [torch.randint(0, 256, (6, size, size), dtype=torch.uint8) for _ in data_samples]
+        data = model.data_preprocessor(dict(inputs=images, data_samples=data_samples), training=True)
+        assert data['inputs'].shape == (2, 6, size, size)
+        losses = model(**data, mode='loss')
+    else:
+        losses = model.loss(torch.randn(2, 6, size, size), data_samples)
     for key in ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'loss_mask'):
         assert key in losses, key
     total, _ = model.parse_losses(losses)

@@ -11,6 +11,7 @@ pytest.importorskip('mmseg', reason='mmseg is not installed')
 
 import mmseg.models  # noqa: E402,F401  (registers the host modules)
 from mmengine.config import Config  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 
 from mmspecgene.models.checkpoint import (CheckpointMismatchError, convert_checkpoint,  # noqa: E402
@@ -68,6 +69,12 @@ def model_cfg(num_classes, tiny):
     return cfg
 
 
+def build_model(num_classes, tiny):
+    # the data preprocessor is built through mmengine's root registry: resolve names in mmseg's scope
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MODELS.build(model_cfg(num_classes, tiny))
+
+
 def shapes(state):
     return {k: tuple(v.shape) for k, v in state.items()}
 
@@ -98,7 +105,7 @@ def test_base_config_contents():
 
 def test_vit_b_seg_model_matches_released_layout():
     """The ViT-B model built from the base config has exactly the SPEC §6.4 seg keys and shapes."""
-    model = MODELS.build(model_cfg(num_classes=26, tiny=False))
+    model = build_model(num_classes=26, tiny=False)
     state = model.state_dict()
     expected = cl.seg_finetuned_layout(26)
     assert shapes(state) == dict(expected)
@@ -111,7 +118,7 @@ def test_vit_b_seg_model_matches_released_layout():
 
 
 def test_tiny_seg_finetuned_checkpoint_loads_strictly():
-    model = MODELS.build(model_cfg(num_classes=5, tiny=True))
+    model = build_model(num_classes=5, tiny=True)
     ckpt = cl.seg_finetuned_checkpoint(5, arch=TINY, img_size=TINY_SIZE, **TINY_HEADS)
     assert set(ckpt['state_dict']) == set(model.state_dict())  # the derived head keys are the host's keys
     report = load_state_dict_with_report(model, ckpt['state_dict'])
