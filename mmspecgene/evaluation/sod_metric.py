@@ -56,7 +56,8 @@ class SODMetric(BaseMetric):
         pred_mode (str): ``'soft'`` or ``'hard'``. Defaults to ``'soft'``.
         dataset_name (str, optional): If given, keys become
             ``<dataset_name>/S`` etc. (``sod/<dataset_name>/S`` with the
-            default prefix).
+            default prefix). ``'auto'`` reports each test set separately,
+            named by the folder above ``visible/`` in ``img_path``.
         wf_beta2 (float, optional): β² of weighted F (``wF``); None keeps
             PySODMetrics' default (β = 1), 0.3 is the released setting.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
@@ -161,25 +162,44 @@ class SODMetric(BaseMetric):
             name = _field(sample, 'img_path') or f'data sample {index}'
             pred = self._saliency_map(sample, name)
             gt = self._ground_truth(sample, name)
-            self.results.append(
-                compute_image_record(
-                    pred, gt, wf_beta2=self.wf_beta2, name=str(name)))
+            record = compute_image_record(pred, gt, wf_beta2=self.wf_beta2, name=str(name))
+            self.results.append((self._set_name(sample, name), record))
 
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+    def _set_name(self, sample: Any, name: str) -> Optional[str]:
+        """The key prefix of a sample: ``dataset_name``, or with ``'auto'`` the folder above
+        ``visible/`` in its ``img_path`` (``<root>/<set>/visible/<split>/...``)."""
+        if self.dataset_name != 'auto':
+            return self.dataset_name
+        parts = str(_field(sample, 'img_path') or '').replace('\\', '/').split('/')
+        if 'visible' not in parts or parts.index('visible') == 0:
+            raise ValueError(f"{name}: dataset_name='auto' needs img_path of the form "
+                             f"<root>/<set>/visible/<split>/<file>")
+        return parts[len(parts) - 1 - parts[::-1].index('visible') - 1]
+
+    def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
         """Average the per-image records into ``S``, ``MAE``, ``maxF``,
-        ``meanF``, ``adpF``, ``maxE``, ``meanE``, ``adpE``, ``wF``."""
+        ``meanF``, ``adpF``, ``maxE``, ``meanE``, ``adpE``, ``wF`` (per set
+        with ``dataset_name='auto'``)."""
+        if not results:
+            raise ValueError('No images were evaluated: SODMetric received no data samples')
+        groups: Dict[Optional[str], List[dict]] = {}
+        for set_name, record in results:
+            groups.setdefault(set_name, []).append(record)
+        metrics = {}
+        for set_name, records in groups.items():
+            metrics.update(self._summarise(set_name, records))
+        return metrics
+
+    def _summarise(self, set_name: Optional[str], results: List[dict]) -> Dict[str, float]:
         metrics = aggregate_records(results)
         logger = MMLogger.get_current_instance()
         wf_note = ('PySODMetrics default beta=1' if self.wf_beta2 is None else
                    f'beta2={self.wf_beta2}' +
                    (' (released)' if self.wf_beta2 == RELEASED_WF_BETA2 else
                     ''))
-        title = (f'SOD {self.dataset_name or ""} pred_mode={self.pred_mode} '
+        title = (f'SOD {set_name or ""} pred_mode={self.pred_mode} '
                  f'images={len(results)} wF: {wf_note}').replace('  ', ' ')
         print_log('\n' + format_sod_table(metrics, title=title), logger=logger)
-        if self.dataset_name:
-            metrics = {
-                f'{self.dataset_name}/{key}': value
-                for key, value in metrics.items()
-            }
+        if set_name:
+            metrics = {f'{set_name}/{key}': value for key, value in metrics.items()}
         return metrics

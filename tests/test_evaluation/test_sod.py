@@ -398,3 +398,25 @@ def test_sod_metric_rejects_bad_input():
         SODMetric(pred_mode='binary')
     with pytest.raises(ValueError, match='No images'):
         metric.compute_metrics([])
+
+
+def test_metric_auto_groups_by_set():
+    """dataset_name='auto' reports each test set of a ConcatDataset under its own key."""
+    import torch
+
+    from mmspecgene.evaluation import SODMetric
+    rng = np.random.default_rng(5)
+    metric = SODMetric(pred_mode='hard', dataset_name='auto')
+    samples = []
+    for set_name in ('vt1000', 'vt821', 'vt1000'):
+        gt = torch.from_numpy((rng.random((1, 12, 14)) > 0.5).astype(np.int64))
+        samples.append(dict(img_path=f'/data/sod/{set_name}/visible/test/x.jpg', gt_sem_seg=dict(data=gt),
+                            pred_sem_seg=dict(data=gt.clone())))
+    metric.process(None, samples)
+    out = metric.compute_metrics(metric.results)
+    assert {'vt1000/S', 'vt821/S', 'vt1000/MAE'} <= set(out)
+    assert out['vt1000/MAE'] == 0 and out['vt821/S'] == pytest.approx(1.0)
+    bad = SODMetric(dataset_name='auto')
+    with pytest.raises(ValueError, match='auto'):
+        bad.process(None, [dict(img_path='x.jpg', gt_sem_seg=dict(data=samples[0]['gt_sem_seg']['data']),
+                                seg_logits=dict(data=torch.zeros(2, 12, 14)))])

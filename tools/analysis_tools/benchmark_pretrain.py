@@ -209,39 +209,40 @@ def pipelines(args) -> Dict[str, list]:
 def benchmark_pipeline(args) -> Dict[str, float]:
     from mmengine.dataset import Compose
     from mmengine.registry import init_default_scope
-    from mmengine.utils import ProgressBar
 
     import mmpretrain.datasets  # noqa: F401  (registers PackInputs, RandomResizedCrop, ...)
     import mmspecgene.datasets.transforms  # noqa: F401
     init_default_scope('mmpretrain')
     cfgs = pipelines(args)
-    results = {}
+    results, breakdown = {}, {}
     with tempfile.TemporaryDirectory(prefix='mmspecgene_bench_') as root:
         infos = write_synthetic_images(root, args.num_images, args.image_hw)
         for name in ('single', 'paired'):
-            pipeline = Compose(cfgs[name])
+            steps = [Compose([cfg]) for cfg in cfgs[name]]  # timed one by one for the breakdown
             np.random.seed(0)
             for info in infos[:2]:  # warm-up (file cache, lazy imports)
-                pipeline(dict(info))
-            total = args.num_images * args.pipeline_repeats
-            bar = ProgressBar(total)
-            start = time.perf_counter()
+                Compose(cfgs[name])(dict(info))
+            seconds = np.zeros(len(steps))
             for _ in range(args.pipeline_repeats):
                 for info in infos:
-                    packed = pipeline(dict(info))
-                    bar.update()
-            elapsed = time.perf_counter() - start
-            channels = packed['inputs'].shape[0]
+                    results_dict = dict(info)
+                    for index, step in enumerate(steps):
+                        start = time.perf_counter()
+                        results_dict = step(results_dict)
+                        seconds[index] += time.perf_counter() - start
+            channels = results_dict['inputs'].shape[0]
             if channels != (6 if name == 'paired' else 3):
                 raise RuntimeError(f'{name} pipeline packed {channels} channels')
-            results[name] = total / elapsed
-            print()
+            total = args.num_images * args.pipeline_repeats
+            results[name] = total / seconds.sum()
+            breakdown[name] = ', '.join(f"{cfg['type']} {1000 * sec / total:.2f}"
+                                        for cfg, sec in zip(cfgs[name], seconds))
     ratio = results['single'] / results['paired']
     verdict = 'PASS' if ratio <= ACCEPT_PIPELINE_RATIO else 'FAIL'
     print(f'(b) data pipeline, one process, {cv2.getNumThreads()} cv2 thread(s), {args.image_hw[0]}x'
           f'{args.image_hw[1]} JPEGs -> {args.img_size}px, crop backend {args.crop_backend}')
-    print(f'    single image (stock MAE)      : {results["single"]:9.1f} samples/s')
-    print(f'    RGBT pair (mmspecgene)        : {results["paired"]:9.1f} pairs/s')
+    print(f'    single image (stock MAE)      : {results["single"]:9.1f} samples/s  [ms: {breakdown["single"]}]')
+    print(f'    RGBT pair (mmspecgene)        : {results["paired"]:9.1f} pairs/s    [ms: {breakdown["paired"]}]')
     print(f'    cost ratio pair / single      : {ratio:9.2f}x  (acceptance <= {ACCEPT_PIPELINE_RATIO}x: {verdict})')
     return dict(single_per_s=results['single'], paired_per_s=results['paired'], ratio=ratio)
 
