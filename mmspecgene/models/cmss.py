@@ -49,28 +49,41 @@ def _joint_view(rgb: Tensor, thermal: Tensor) -> Optional[Tensor]:
     return rgb.as_strided((rgb.numel() // num_dims, 2, num_dims), (num_dims, offset, 1))
 
 
-def _row_moments(rgb: Tensor, thermal: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Per-token sum(a), sum(b), sum(a^2), sum(b^2), sum(ab) as fp32 reductions over D, returned in float64.
+def _row_moments(rgb: Tensor, thermal: Tensor) -> Tensor:
+    """Per-token [sum(a), sum(b), sum(a^2), sum(b^2), sum(ab)] as fp32 reductions over D.
 
-    No (B, L, D) temporary. CPU: one batched 2x2 Gram matrix per token (``bmm``) when both modalities share one
-    storage, else three ``einsum`` row dot products (batched GEMV, ~5x faster than multiply-then-sum there).
-    Other devices: ``vecdot``, which never uses TF32 even when TF32 matmuls are enabled.
+    No (..., D) temporary. CPU: when both modalities share one storage, one batched 2x2 Gram matrix per token
+    (``bmm``) and one GEMV for the sums; otherwise three ``einsum`` row dot products (batched GEMV, ~5x faster than
+    multiply-then-sum there). Other devices: ``vecdot``, which never uses TF32 even when TF32 matmuls are enabled.
+
+    Returns:
+        Tensor: (5, ...) float64, the batch shape of the inputs without D.
     """
-    batch_shape = rgb.shape[:-1]
-    sum_rgb = rgb.sum(dim=-1).double()
-    sum_thermal = thermal.sum(dim=-1).double()
-    if rgb.device.type == 'cpu':
-        joint = _joint_view(rgb, thermal)
-        if joint is not None:
-            gram = torch.bmm(joint, joint.transpose(1, 2)).double()
-            sq_rgb, sq_thermal, dot = gram[:, 0, 0], gram[:, 1, 1], gram[:, 0, 1]
-            return (sum_rgb, sum_thermal, sq_rgb.reshape(batch_shape), sq_thermal.reshape(batch_shape),
-                    dot.reshape(batch_shape))
-        row_dot = lambda x, y: torch.einsum('...d,...d->...', x, y)  # noqa: E731
+    num_dims = rgb.shape[-1]
+    batch_shape = tuple(rgb.shape[:-1])
+    num_rows = rgb.numel() // num_dims
+    moments = torch.empty((5, num_rows), dtype=torch.float32, device=rgb.device)
+    joint = _joint_view(rgb, thermal) if rgb.device.type == 'cpu' else None
+    if joint is not None:
+        if joint.stride(1) == num_rows * num_dims:  # adjacent halves: one (2N, D) matrix
+            flat = rgb.as_strided((2 * num_rows, num_dims), (num_dims, 1))
+            torch.mv(flat, flat.new_ones(num_dims), out=moments[:2].view(-1))
+        else:
+            moments[:2].copy_(joint.sum(dim=-1).t())
+        gram = torch.bmm(joint, joint.transpose(1, 2)).view(num_rows, 4)
+        moments[2:].copy_(gram[:, (0, 3, 1)].t())
     else:
-        row_dot = lambda x, y: torch.linalg.vecdot(x, y, dim=-1)  # noqa: E731
-    return (sum_rgb, sum_thermal, row_dot(rgb, rgb).double(), row_dot(thermal, thermal).double(),
-            row_dot(rgb, thermal).double())
+        rgb_rows, thermal_rows = rgb.reshape(num_rows, num_dims), thermal.reshape(num_rows, num_dims)
+        torch.sum(rgb_rows, dim=-1, out=moments[0])
+        torch.sum(thermal_rows, dim=-1, out=moments[1])
+        if rgb.device.type == 'cpu':
+            row_dot = lambda x, y: torch.einsum('nd,nd->n', x, y)  # noqa: E731
+        else:
+            row_dot = lambda x, y: torch.linalg.vecdot(x, y, dim=-1)  # noqa: E731
+        moments[2] = row_dot(rgb_rows, rgb_rows)
+        moments[3] = row_dot(thermal_rows, thermal_rows)
+        moments[4] = row_dot(rgb_rows, thermal_rows)
+    return moments.double().view((5, ) + batch_shape)
 
 
 def compute_cmss(rgb_tokens: Tensor,
@@ -133,20 +146,17 @@ def compute_cmss(rgb_tokens: Tensor,
             rgb, thermal = joint[0], joint[1]
         # var = (sum(a^2) - sum(a)^2 / D) / (D - 1) and |a| = sqrt(sum(a^2)) from fp32 sums combined in float64.
         # The squares are exact in fp32 for constant tokens, so zero-variance tokens give 0 (then the floor).
-        sum_rgb, sum_thermal, sq_rgb, sq_thermal, dot = _row_moments(rgb, thermal)
-        var_rgb = ((sq_rgb - sum_rgb.square() / num_dims) / (num_dims - 1)).clamp_min(0)
-        var_thermal = ((sq_thermal - sum_thermal.square() / num_dims) / (num_dims - 1)).clamp_min(0)
-        norm_prod = torch.sqrt(sq_rgb * sq_thermal).clamp_min(eps)
-        cosine = dot / norm_prod
-        ratio = torch.sqrt(((cosine + 1) * 0.5).clamp(0.0, 1.0))
-
+        moments = _row_moments(rgb, thermal)  # (5, B, L): sums (2), squares (2), dot
+        sums, squares, dot = moments[:2], moments[2:4], moments[4]
+        variances = ((squares - sums.square() / num_dims) / (num_dims - 1)).clamp_min(0)  # (2, B, L)
+        norm_prod = (squares[0] * squares[1]).sqrt().clamp_min(eps)
+        ratio = ((dot / norm_prod + 1) * 0.5).clamp(0.0, 1.0).sqrt()
         if var_floor is not None:
-            var_rgb = var_rgb.clamp_min(var_floor)
-            var_thermal = var_thermal.clamp_min(var_floor)
+            variances = variances.clamp_min(var_floor)
         if variant == 'paper':
-            denominator = var_rgb * var_thermal
+            denominator = variances[0] * variances[1]
         else:
-            denominator = var_thermal.square()
+            denominator = variances[1].square()
         raw = ratio / denominator
 
         finite = torch.isfinite(raw)

@@ -94,7 +94,8 @@ def greedy_select(cmss: Tensor, noise_first: Tensor, noise_second: Tensor) -> Tu
         distances = (noise.float().t().unsqueeze(-1) - values.unsqueeze(0)).abs_()
         slots = []
         for slot in range(num_slots):
-            chosen = (distances[slot] + penalty).argmin(dim=1, keepdim=True)
+            # min(dim) returns the first minimal index, like argmin, and is faster on CPU.
+            chosen = (distances[slot] + penalty).min(dim=1, keepdim=True).indices
             penalty.scatter_(1, chosen, float('inf'))
             slots.append(chosen)
         if slots:
@@ -310,7 +311,8 @@ class GMMCMSSMasking(nn.Module):
         self._keep = self._keep_counts(0.0)
         self._cur_iter: Optional[int] = None
         self._max_iters: Optional[int] = None
-        self._last_log: Dict[str, Tensor] = {}
+        self._last_cmss: Optional[Tuple[Tensor, Dict[str, Tensor]]] = None
+        self._last_overlap: Optional[Tensor] = None
         self._last_losses: Optional[Tensor] = None
 
     # ------------------------------------------------------------------ schedule API
@@ -420,11 +422,9 @@ class GMMCMSSMasking(nn.Module):
             overlap = ((1 - outputs['rgb_mask']) * (1 - outputs['thermal_mask'])).sum(dim=1)
             if self.check_invariants:
                 self._assert_invariants(outputs, overlap)
-            self._last_log = {
-                f'cmss/{key}': value
-                for key, value in cmss_stats(cmss, **(cmss_raw_stats or {})).items()
-            }
-            self._last_log['mask/overlap'] = overlap.float().mean()
+            # CMSS statistics are computed lazily by log_vars() (a sort of B x L values).
+            self._last_cmss = (cmss, dict(cmss_raw_stats or {}))
+            self._last_overlap = overlap.float().mean()
 
         self._num_calls += 1
         self.num_calls.add_(1)
@@ -701,9 +701,9 @@ class GMMCMSSMasking(nn.Module):
     def log_vars(self) -> Dict[str, Tensor]:
         """SPEC §5.5 scalars as detached 0-dim tensors (no host sync).
 
-        ``cmss/*`` and ``mask/overlap`` come from the last forward; ``loss_rgb``/``loss_thermal`` are the last
-        (all-reduced in clean mode) losses given to ``update_losses``. Keys containing 'loss' must be merged after
-        mmengine's ``parse_losses``.
+        ``cmss/*`` (computed here, a sort of B x L values) and ``mask/overlap`` describe the last forward;
+        ``loss_rgb``/``loss_thermal`` are the last (all-reduced in clean mode) losses given to ``update_losses``.
+        Keys containing 'loss' must be merged after mmengine's ``parse_losses``.
         """
         device = self.gmm_mean.device
         nan = float('nan')
@@ -713,7 +713,10 @@ class GMMCMSSMasking(nn.Module):
             scalars[f'mask/keep_{modality}'] = torch.full((), float(keep[modality]), device=device)
             scalars[f'mask/ratio_{modality}'] = torch.full((), 1.0 - keep[modality] / self.num_tokens,
                                                            device=device)
-        scalars.update({key: value for key, value in self._last_log.items()})
+        if self._last_cmss is not None:
+            cmss, raw_stats = self._last_cmss
+            scalars.update({f'cmss/{key}': value for key, value in cmss_stats(cmss, **raw_stats).items()})
+            scalars['mask/overlap'] = self._last_overlap
         scalars['curr/tick'] = self.tick.float()
         scalars['curr/keep_bias'] = self.keep_bias.float()
         scalars['curr/centre_bias'] = self.centre_bias.float()

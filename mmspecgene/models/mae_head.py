@@ -7,7 +7,6 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 MODALITIES = ('rgb', 'thermal')
-MODALITY_CHANNELS = dict(rgb=(0, 3), thermal=(3, 6))
 
 
 class RGBTMAEHead(BaseModule):
@@ -101,7 +100,8 @@ class RGBTMAEHead(BaseModule):
         mask = mask.to(per_patch.dtype)
         return (per_patch * mask).sum() / mask.sum().clamp_min(1.0)
 
-    def per_modality_losses(self, pred: Dict[str, Tensor], inputs: Tensor, mask: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    def per_modality_losses(self, pred: Dict[str, Tensor], inputs: Tensor,
+                            mask: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """Unweighted losses ``{'rgb': , 'thermal': }`` (0-dim) of a (B, 6, H, W) [RGB | T] batch."""
         imgs = self.split_inputs(inputs)
         return {m: self.reconstruction_loss(pred[m], imgs[m], mask[m]) for m in MODALITIES}

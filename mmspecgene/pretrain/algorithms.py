@@ -19,22 +19,14 @@ from torch import Tensor
 from mmspecgene.models.mae_decoder import MODALITIES, RGBTMAEDecoder
 from mmspecgene.models.mae_head import RGBTMAEHead
 from mmspecgene.models.vit import SpecGeneViT, split_modalities
+from mmspecgene.utils.registration import register_into
 
 LOG_NAMESPACE_SEP = '/'
 
 
-def _register(module_cls: type) -> None:
-    """Register a host-free class into mmpretrain MODELS once (idempotent, never ``force``)."""
-    registered = MODELS.module_dict.get(module_cls.__name__)
-    if registered is module_cls:
-        return
-    MODELS.register_module(module=module_cls)  # raises if another class already holds the name
-
-
-_register(RGBTMAEDecoder)
-_register(RGBTMAEHead)
+register_into(MODELS, RGBTMAEDecoder, RGBTMAEHead)  # idempotent: the package __init__ registers them too
 if importlib.util.find_spec('mmspecgene.models.gmm_cmss_masking') is not None:
-    _register(importlib.import_module('mmspecgene.models.gmm_cmss_masking').GMMCMSSMasking)
+    register_into(MODELS, importlib.import_module('mmspecgene.models.gmm_cmss_masking').GMMCMSSMasking)
 
 
 def gather_tokens(tokens: Tensor, ids_keep: Tensor) -> Tensor:
@@ -64,25 +56,6 @@ class RGBTMAEViT(SpecGeneViT):
         norm_eps (float): LayerNorm epsilon. Defaults to 1e-6.
         init_cfg (dict, optional): mmengine init config.
     """
-
-    # The core's ``layers``/``norm`` properties read ``getattr(self, 'layers')`` / ``getattr(self, 'ln1')``; with
-    # naming='mmpretrain' the first resolves to the property itself (infinite recursion in ``add_module``).
-    # Resolve through ``_modules`` and raise AttributeError before registration. Remove once vit.py does this.
-    @property
-    def layers(self) -> nn.ModuleList:
-        try:
-            return self._modules[self._layers_name]
-        except KeyError:
-            raise AttributeError(f'{type(self).__name__} has no {self._layers_name!r} yet') from None
-
-    @property
-    def norm(self) -> Optional[nn.LayerNorm]:
-        if not self.final_norm:
-            return None
-        try:
-            return self._modules[self._final_norm_name]
-        except KeyError:
-            raise AttributeError(f'{type(self).__name__} has no {self._final_norm_name!r} yet') from None
 
     def __init__(self,
                  arch: Union[str, dict] = 'base',

@@ -143,6 +143,9 @@ def test_cmss_same_for_joint_and_separate_storage():
         view[:, 1], thermal.reshape(-1, 24))
     assert _joint_view(rgb, thermal) is None
     torch.testing.assert_close(compute_cmss(joint[:4], joint[4:]), expected, rtol=1e-5, atol=1e-7)
+    gapped = torch.cat([rgb, torch.zeros_like(rgb), thermal])  # one storage, halves not adjacent
+    assert _joint_view(gapped[:4], gapped[8:]) is not None
+    torch.testing.assert_close(compute_cmss(gapped[:4], gapped[8:]), expected, rtol=1e-5, atol=1e-7)
     reversed_joint = torch.cat([thermal, rgb])  # thermal first in memory
     torch.testing.assert_close(compute_cmss(reversed_joint[4:], reversed_joint[:4]), expected, rtol=1e-5,
                                atol=1e-7)

@@ -136,18 +136,29 @@ class ReleasedMaskingPort:
         return outputs
 
 
-def time_call(function, iters: int, warmup: int, device: torch.device) -> float:
-    """Mean milliseconds per call after ``warmup`` untimed calls."""
+def time_calls(functions: Dict[str, object], iters: int, warmup: int, device: torch.device) -> Dict[str, float]:
+    """Mean milliseconds per call of each function after ``warmup`` untimed rounds.
+
+    The functions run interleaved (one call of each per round), so that a change of machine load during the run
+    affects all of them alike.
+    """
+
+    def synchronize():
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+
     for step in range(warmup):
-        function(step)
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    for step in range(iters):
-        function(warmup + step)
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    return (time.perf_counter() - start) * 1000.0 / iters
+        for function in functions.values():
+            function(step)
+    totals = {name: 0.0 for name in functions}
+    for step in range(warmup, warmup + iters):
+        for name, function in functions.items():
+            synchronize()
+            start = time.perf_counter()
+            function(step)
+            synchronize()
+            totals[name] += time.perf_counter() - start
+    return {name: total * 1000.0 / iters for name, total in totals.items()}
 
 
 def parse_args():
@@ -191,7 +202,7 @@ def main():
     port = ReleasedMaskingPort(num_tokens=args.num_tokens, seed=args.seed)
     masker = GMMCMSSMasking(num_tokens=args.num_tokens, mode='clean', total_ticks=100,
                             curriculum_seed=args.seed).to(device)
-    max_iters = 10 * (args.iters + args.warmup)
+    max_iters = 10**6  # no curriculum tick inside the timed iterations (one per 10^4 iterations)
     zero = torch.zeros((), device=device)
 
     def run_port(step):
@@ -208,30 +219,28 @@ def main():
         kept = [int((outputs[f'{m}_mask'] == 0).sum(1).min()) for m in ('rgb', 'thermal')]
         print(f'{name}: kept rgb/thermal per image = {kept[0]}/{kept[1]}, overlap = {overlap}')
 
-    port_ms = time_call(run_port, args.iters, args.warmup, device)
-    clean_ms = time_call(run_clean, args.iters, args.warmup, device)
+    times = time_calls(dict(port=run_port, clean=run_clean), args.iters, args.warmup, device)
     print(f'device={device} threads={torch.get_num_threads()} B={args.batch_size} L={args.num_tokens} '
           f'D={args.dim} iters={args.iters} inputs={"separate" if args.separate_inputs else "one (2B, L, D) tensor"}')
-    print(f'released port     : {port_ms:9.2f} ms/iter')
-    print(f'mmspecgene (clean): {clean_ms:9.2f} ms/iter')
-    print(f'speed-up          : {port_ms / clean_ms:9.2f}x')
+    print(f'released port     : {times["port"]:9.2f} ms/iter')
+    print(f'mmspecgene (clean): {times["clean"]:9.2f} ms/iter')
+    print(f'speed-up          : {times["port"] / times["clean"]:9.2f}x')
     if args.breakdown:
         port_cmss = port.cmss(rgb_tokens, thermal_tokens)
         clean_cmss, raw_stats = masker.compute_cmss(rgb_tokens, thermal_tokens)
-        times = dict(
-            port_cmss=time_call(lambda step: port.cmss(rgb_tokens, thermal_tokens), args.iters, args.warmup,
-                                device),
-            clean_cmss=time_call(lambda step: masker.compute_cmss(rgb_tokens, thermal_tokens), args.iters,
-                                 args.warmup, device),
-            port_rest=time_call(lambda step: port.mask_from_cmss(port_cmss), args.iters, args.warmup, device),
-            clean_rest=time_call(lambda step: masker.mask_from_cmss(clean_cmss, raw_stats), args.iters,
-                                 args.warmup, device))
-        print('breakdown (ms/iter): CMSS port {port_cmss:.2f} / clean {clean_cmss:.2f} '
-              '({cmss_ratio:.2f}x); after CMSS (EM, draws, selection, outputs) port {port_rest:.2f} / clean '
-              '{clean_rest:.2f} ({rest_ratio:.2f}x)'.format(
-                  cmss_ratio=times['port_cmss'] / times['clean_cmss'],
-                  rest_ratio=times['port_rest'] / times['clean_rest'],
-                  **times))
+        parts = time_calls(
+            dict(
+                port_cmss=lambda step: port.cmss(rgb_tokens, thermal_tokens),
+                clean_cmss=lambda step: masker.compute_cmss(rgb_tokens, thermal_tokens),
+                port_rest=lambda step: port.mask_from_cmss(port_cmss),
+                clean_rest=lambda step: masker.mask_from_cmss(clean_cmss, raw_stats),
+                clean_log_vars=lambda step: masker.log_vars()), args.iters, args.warmup, device)
+        print('breakdown (ms/iter): CMSS port {port_cmss:.2f} / clean {clean_cmss:.2f} ({cmss_ratio:.2f}x); '
+              'after CMSS (EM, draws, selection, outputs) port {port_rest:.2f} / clean {clean_rest:.2f} '
+              '({rest_ratio:.2f}x); clean log_vars {clean_log_vars:.2f}'.format(
+                  cmss_ratio=parts['port_cmss'] / parts['clean_cmss'],
+                  rest_ratio=parts['port_rest'] / parts['clean_rest'],
+                  **parts))
 
 
 if __name__ == '__main__':

@@ -139,8 +139,7 @@ def benchmark_train_step(args) -> Dict[str, float]:
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
 
-    import mmspecgene.pretrain.algorithms  # noqa: F401
-    import mmspecgene.pretrain.data_preprocessor  # noqa: F401
+    import mmspecgene.pretrain  # noqa: F401  (registers the RGBT classes)
     init_default_scope('mmpretrain')
     hub = MessageHub.get_instance('benchmark_pretrain')
     cfgs = model_configs(args)

@@ -18,8 +18,7 @@ model = dict(
         pretrain_img_size=96,
         window_size=5,
         global_attn_indexes=(1, 3),
-        drop_path_rate=0.0,
-        init_cfg=None),
+        drop_path_rate=0.0),
     neck=dict(backbone_channel=384, in_channels=[96, 192, 384, 384], out_channels=channels),
     rpn_head=dict(in_channels=channels, feat_channels=channels),
     roi_head=dict(

@@ -9,7 +9,7 @@ crop_size = (128, 128)
 norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN fails under CPU DDP
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(arch='tiny', img_size=crop_size, out_indices=(0, 1, 2, 3), drop_path_rate=0.0, init_cfg=None),
+    backbone=dict(arch='tiny', img_size=crop_size, out_indices=(0, 1, 2, 3), drop_path_rate=0.0),
     neck=dict(embed_dim=384, norm_cfg=norm_cfg),
     decode_head=dict(in_channels=[384] * 4, channels=64, num_classes=2, norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=384, channels=32, num_classes=2, norm_cfg=norm_cfg),

@@ -11,7 +11,7 @@ from mmengine.logging import MessageHub  # noqa: E402
 from mmengine.optim import OptimWrapper  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 
-import mmspecgene.pretrain.data_preprocessor  # noqa: E402,F401
+import mmspecgene.pretrain  # noqa: E402,F401  (registers everything into mmpretrain)
 from mmspecgene.pretrain.algorithms import RGBTMAEViT, SpecGeneMAE  # noqa: E402
 
 SPEC_LOG_KEYS = (['mask/keep_rgb', 'mask/keep_thermal', 'mask/ratio_rgb', 'mask/ratio_thermal', 'mask/overlap',

@@ -1,8 +1,8 @@
-# LLVIPDataset: paired LSJ at image_size (SPEC §7.2). One variable drives scale, crop and pad; the model's
+# LLVIPDataset: paired LSJ at lsj_size (SPEC §7.2). One variable drives scale, crop and pad; the model's
 # img_size and batch pad must equal it (asserted by tests/test_configs.py).
 dataset_type = 'LLVIPDataset'
 data_root = 'data/llvip/'
-image_size = 960
+lsj_size = 960
 backend_args = None
 meta_keys = ('img_id', 'img_path', 'ir_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip', 'flip_direction',
              'modality_channels', 'channel_order')
@@ -10,17 +10,17 @@ train_pipeline = [
     dict(type='LoadRGBTImagePair', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomResize', scale=(image_size, image_size), ratio_range=(0.1, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_type='absolute_range', crop_size=(image_size, image_size), recompute_bbox=True,
+    dict(type='RandomResize', scale=(lsj_size, lsj_size), ratio_range=(0.1, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_type='absolute_range', crop_size=(lsj_size, lsj_size), recompute_bbox=True,
          allow_negative_crop=True),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
-    dict(type='RGBTPad', size=(image_size, image_size), pad_val=dict(img=114)),
+    dict(type='RGBTPad', size=(lsj_size, lsj_size), pad_val=dict(img=114)),
     dict(type='PackDetInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
     dict(type='LoadRGBTImagePair', backend_args=backend_args),
-    dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
-    dict(type='RGBTPad', size=(image_size, image_size), pad_val=dict(img=114)),
+    dict(type='Resize', scale=(lsj_size, lsj_size), keep_ratio=True),
+    dict(type='RGBTPad', size=(lsj_size, lsj_size), pad_val=dict(img=114)),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
     dict(type='PackDetInputs', meta_keys=meta_keys),
 ]

@@ -25,8 +25,7 @@ model = dict(
         drop_path_rate=0.1,
         layer_scale_init_value=1.0,
         norm_eps=1e-6,
-        interpolate_pos_embed=False,
-        init_cfg=None),
+        interpolate_pos_embed=False),
     neck=dict(type='Feature2Pyramid', embed_dim=1536, rescales=[4, 2, 1, 0.5], norm_cfg=norm_cfg),
     decode_head=dict(
         type='UPerHead',
