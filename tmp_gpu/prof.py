@@ -30,7 +30,8 @@ t('greedy', lambda: greedy_select(c, n1, n2))
 ids = greedy_select(c, n1, n2)
 t('build x2', lambda: (build_mask_outputs(ids[0], L), build_mask_outputs(ids[1], L)))
 from mmspecgene.models.cmss import cmss_stats
-t('stats', lambda: cmss_stats(c, **raw))
+t("stats", lambda: cmss_stats(c, **raw))
+t("log_vars", lambda: m.log_vars())
 from torch.profiler import profile
 with profile() as p:
     for _ in range(5): m.mask_from_cmss(c, raw)

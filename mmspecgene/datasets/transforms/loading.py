@@ -36,7 +36,7 @@ def rgb_to_3ch(img: np.ndarray, path: str) -> np.ndarray:
         raise ValueError(f'RGB image must be 8-bit, got dtype {img.dtype}: {path}')
     if img.ndim == 2:
         warnings.warn(f'grey RGB image replicated to 3 channels: {path}')
-        return np.repeat(img[..., None], 3, axis=2)
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     if img.ndim == 3 and img.shape[2] == 4:
         return np.ascontiguousarray(img[..., :3])
     if img.ndim == 3 and img.shape[2] == 3:
@@ -78,13 +78,17 @@ def thermal_to_3ch(img: np.ndarray, path: str, thermal_mode: str = 'auto', therm
             img = cv2.cvtColor(img.astype(np.float32), cv2.COLOR_BGR2GRAY)
         img = scale_to_uint8(img, path=path, **rng)
     if thermal_mode == 'first_channel':
-        grey = img if img.ndim == 2 else img[..., 0]
-        return np.repeat(grey[..., None], 3, axis=2)
+        return grey_to_3ch(img if img.ndim == 2 else np.ascontiguousarray(img[..., 0]))
     if img.ndim == 2:
-        return np.repeat(img[..., None], 3, axis=2)
+        return grey_to_3ch(img)
     if thermal_grey:
-        return np.repeat(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[..., None], 3, axis=2)
+        return grey_to_3ch(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
     return np.ascontiguousarray(img)
+
+
+def grey_to_3ch(grey: np.ndarray) -> np.ndarray:
+    """H×W uint8 -> H×W×3 with identical channels (cv2 is ~10x faster than np.repeat here)."""
+    return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
 
 
 @TRANSFORMS.register_module()
@@ -145,7 +149,7 @@ class LoadRGBTImagePair(BaseTransform):
                                  f"size_mismatch='resize_thermal' to resize thermal to the RGB size")
             thermal = cv2.resize(thermal, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
             self.num_resized += 1
-        img = np.concatenate([rgb, thermal], axis=2)
+        img = cv2.merge([rgb, thermal])  # H×W×6 [RGB | T]; faster than np.concatenate on channels
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img
