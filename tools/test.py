@@ -42,11 +42,10 @@ def enable_visualization(cfg, args) -> None:
         if args.show:
             hook['show'], hook['wait_time'] = True, args.wait_time
         if args.show_dir:
-            key = 'test_out_dir' if 'Det' in hook_type else None
-            if key:
-                hook[key] = args.show_dir
+            if 'Det' in hook_type:
+                hook['test_out_dir'] = args.show_dir  # the hook puts it under work_dir/timestamp/
             else:
-                cfg.visualizer['save_dir'] = args.show_dir
+                cfg.visualizer['save_dir'] = osp.join(cfg.work_dir, args.show_dir)
     else:
         hook['enable'] = True
 

@@ -19,6 +19,8 @@ CMSS_VARIANTS = {
     'thermal_squared': 'released',
 }
 NONFINITE_MODES = ('replace', 'raise', 'keep')
+# CPU: tokens are reduced in blocks of about this many bytes (both modalities, fp32), small enough for the cache.
+CPU_BLOCK_BYTES = 4 << 20
 CMSS_QUANTILES = (0.05, 0.5, 0.95)
 
 
@@ -52,9 +54,11 @@ def _joint_view(rgb: Tensor, thermal: Tensor) -> Optional[Tensor]:
 def _row_moments(rgb: Tensor, thermal: Tensor) -> Tensor:
     """Per-token [sum(a), sum(b), sum(a^2), sum(b^2), sum(ab)] as fp32 reductions over D.
 
-    No (..., D) temporary. CPU: when both modalities share one storage, one batched 2x2 Gram matrix per token
-    (``bmm``) and one GEMV for the sums; otherwise three ``einsum`` row dot products (batched GEMV, ~5x faster than
-    multiply-then-sum there). Other devices: ``vecdot``, which never uses TF32 even when TF32 matmuls are enabled.
+    No (..., D) temporary. CPU: blocks of tokens of about ``CPU_BLOCK_BYTES`` (so that the second read of a block
+    hits the cache), each giving the sums and one batched 2x2 Gram matrix per token (``bmm``); the block is a view
+    when both modalities are fp32 halves of one storage (the Siamese layout), else a reused fp32 buffer (which also
+    converts fp16/bf16). Other devices: fp32 sums and ``vecdot``, which never uses TF32 even when TF32 matmuls are
+    enabled.
 
     Returns:
         Tensor: (5, ...) float64, the batch shape of the inputs without D.
@@ -63,26 +67,33 @@ def _row_moments(rgb: Tensor, thermal: Tensor) -> Tensor:
     batch_shape = tuple(rgb.shape[:-1])
     num_rows = rgb.numel() // num_dims
     moments = torch.empty((5, num_rows), dtype=torch.float32, device=rgb.device)
-    joint = _joint_view(rgb, thermal) if rgb.device.type == 'cpu' else None
-    if joint is not None:
-        if joint.stride(1) == num_rows * num_dims:  # adjacent halves: one (2N, D) matrix
-            flat = rgb.as_strided((2 * num_rows, num_dims), (num_dims, 1))
-            torch.mv(flat, flat.new_ones(num_dims), out=moments[:2].view(-1))
-        else:
-            moments[:2].copy_(joint.sum(dim=-1).t())
-        gram = torch.bmm(joint, joint.transpose(1, 2)).view(num_rows, 4)
-        moments[2:].copy_(gram[:, (0, 3, 1)].t())
-    else:
+    if rgb.device.type == 'cpu':
+        joint = _joint_view(rgb, thermal) if rgb.dtype == torch.float32 else None
         rgb_rows, thermal_rows = rgb.reshape(num_rows, num_dims), thermal.reshape(num_rows, num_dims)
+        block_rows = max(1, CPU_BLOCK_BYTES // (2 * num_dims * 4))
+        buffer = None
+        # A loop over cache-sized blocks of tokens (about 37 for B=128, L=196, D=768), not over tokens.
+        for start in range(0, num_rows, block_rows):
+            stop = min(start + block_rows, num_rows)
+            if joint is not None:
+                block = joint[start:stop]
+            else:
+                if buffer is None:
+                    buffer = torch.empty((min(block_rows, num_rows), 2, num_dims), dtype=torch.float32)
+                block = buffer[:stop - start]
+                block[:, 0].copy_(rgb_rows[start:stop])
+                block[:, 1].copy_(thermal_rows[start:stop])
+            moments[:2, start:stop] = block.sum(dim=-1).t()
+            gram = torch.bmm(block, block.transpose(1, 2)).view(-1, 4)
+            moments[2:, start:stop] = gram[:, (0, 3, 1)].t()
+    else:
+        rgb_rows = rgb.reshape(num_rows, num_dims).float()
+        thermal_rows = thermal.reshape(num_rows, num_dims).float()
         torch.sum(rgb_rows, dim=-1, out=moments[0])
         torch.sum(thermal_rows, dim=-1, out=moments[1])
-        if rgb.device.type == 'cpu':
-            row_dot = lambda x, y: torch.einsum('nd,nd->n', x, y)  # noqa: E731
-        else:
-            row_dot = lambda x, y: torch.linalg.vecdot(x, y, dim=-1)  # noqa: E731
-        moments[2] = row_dot(rgb_rows, rgb_rows)
-        moments[3] = row_dot(thermal_rows, thermal_rows)
-        moments[4] = row_dot(rgb_rows, thermal_rows)
+        moments[2] = torch.linalg.vecdot(rgb_rows, rgb_rows, dim=-1)
+        moments[3] = torch.linalg.vecdot(thermal_rows, thermal_rows, dim=-1)
+        moments[4] = torch.linalg.vecdot(rgb_rows, thermal_rows, dim=-1)
     return moments.double().view((5, ) + batch_shape)
 
 
@@ -138,14 +149,6 @@ def compute_cmss(rgb_tokens: Tensor,
 
     with torch.no_grad():
         rgb, thermal = rgb_tokens.detach(), thermal_tokens.detach()
-        if rgb.dtype != torch.float32 or thermal.dtype != torch.float32:
-            # One fp32 buffer for both modalities: the conversion copy then also gives the joint layout.
-            joint = torch.empty((2, ) + tuple(rgb.shape), dtype=torch.float32, device=rgb.device)
-            joint[0].copy_(rgb)
-            joint[1].copy_(thermal)
-            rgb, thermal = joint[0], joint[1]
-        # var = (sum(a^2) - sum(a)^2 / D) / (D - 1) and |a| = sqrt(sum(a^2)) from fp32 sums combined in float64.
-        # The squares are exact in fp32 for constant tokens, so zero-variance tokens give 0 (then the floor).
         moments = _row_moments(rgb, thermal)  # (5, B, L): sums (2), squares (2), dot
         sums, squares, dot = moments[:2], moments[2:4], moments[4]
         variances = ((squares - sums.square() / num_dims) / (num_dims - 1)).clamp_min(0)  # (2, B, L)

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from mmspecgene.models import cmss as cmss_module
 from mmspecgene.models.cmss import _joint_view, cmss_stats, compute_cmss, sorted_quantiles
 
 
@@ -134,7 +135,9 @@ def test_cmss_stats():
     torch.testing.assert_close(sorted_quantiles(torch.tensor([3.0]), [0.0, 0.5, 1.0]), torch.full((3, ), 3.0))
 
 
-def test_cmss_same_for_joint_and_separate_storage():
+@pytest.mark.parametrize('block_bytes', [cmss_module.CPU_BLOCK_BYTES, 3 * 2 * 24 * 4])
+def test_cmss_same_for_joint_and_separate_storage(block_bytes, monkeypatch):
+    monkeypatch.setattr(cmss_module, 'CPU_BLOCK_BYTES', block_bytes)  # 3 tokens per block: 14 blocks
     rgb, thermal = make_tokens(batch_size=4, num_tokens=10, dim=24, seed=7)
     expected = compute_cmss(rgb.clone(), thermal.clone())
     joint = torch.cat([rgb, thermal])  # the Siamese layout: two halves of one (2B, L, D) tensor
@@ -151,3 +154,7 @@ def test_cmss_same_for_joint_and_separate_storage():
                                atol=1e-7)
     torch.testing.assert_close(compute_cmss(rgb.transpose(0, 1).contiguous().transpose(0, 1), thermal), expected,
                                rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(compute_cmss(rgb.half(), thermal.half()), compute_cmss(rgb.half().float(),
+                                                                                      thermal.half().float()))
+    # Blocked and one-block results agree with the direct per-token formula.
+    torch.testing.assert_close(expected.double(), reference_cmss(rgb, thermal, 'paper'), rtol=1e-4, atol=1e-6)

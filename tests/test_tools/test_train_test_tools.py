@@ -47,7 +47,7 @@ def test_train_resume_load_from_and_test(tmp_path, synthetic_root):
           '--metrics-json', metrics, '--show-dir', 'vis'] + _seg_options(synthetic_root, 3))
     result = json.load(open(metrics))
     assert {'mIoU', 'aAcc', 'mAcc', 'mIoU_excl_bg'} <= set(result)
-    assert glob.glob(osp.join(work, '*', 'vis', '**', '*.png'), recursive=True)
+    assert glob.glob(osp.join(work, '**', 'vis', '**', '*.png'), recursive=True)
 
 
 def test_det_train_test_and_demo(tmp_path, synthetic_root):
