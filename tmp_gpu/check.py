@@ -36,15 +36,3 @@ for mode in ('clean', 'faithful', 'random'):
         torch.cuda.set_sync_debug_mode('default')
     torch.cuda.synchronize()
     print(mode, ok, 'overlap', float(lv['mask/overlap']), 'keep', m.keep_counts, 'cmss/p50', float(lv['cmss/p50']))
-# timing ours vs port on GPU
-import importlib.util
-spec = importlib.util.spec_from_file_location('bm', 'tools/analysis_tools/benchmark_masking.py'); bm = importlib.util.module_from_spec(spec); spec.loader.exec_module(bm)
-port = bm.ReleasedMaskingPort(); m = GMMCMSSMasking(total_ticks=100).to(dev); z = torch.zeros((), device=dev)
-def run_clean(i):
-    m.set_progress(i, 10**6); m(rgb, thermal); m.update_losses(z, z)
-for B2 in (128, 1024):
-    r2 = rgb[:1].expand(B2, L, D).contiguous() if B2 > B else rgb; t2 = thermal[:1].expand(B2, L, D).contiguous() if B2 > B else thermal
-    r2 = r2 + 0.01 * torch.randn_like(r2) if B2 > B else r2
-    ours = bm.time_call(lambda i: (m.set_progress(i, 10**6), m(r2, t2), m.update_losses(z, z)), 20, 3, dev)
-    theirs = bm.time_call(lambda i: port(r2, t2), 2 if B2 > B else 5, 1, dev)
-    print(f'GPU B={B2}: port {theirs:.2f} ms, clean {ours:.2f} ms, ratio {theirs/ours:.1f}x')

@@ -39,6 +39,7 @@ def enable_visualization(cfg, args) -> None:
     hook_type = hook['type']
     if 'Det' in hook_type or 'Seg' in hook_type:
         hook['draw'] = True
+        hook['interval'] = 1  # every test image
         if args.show:
             hook['show'], hook['wait_time'] = True, args.wait_time
         if args.show_dir:
@@ -59,7 +60,7 @@ def main():
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None  # loaded strictly below: a fine-tuned checkpoint must match the model exactly
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.out:
@@ -68,6 +69,7 @@ def main():
         cfg.test_evaluator = evaluator + [dump]
     prepare_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
     metrics = runner.test()
     if args.metrics_json and runner.rank == 0:
         with open(args.metrics_json, 'w') as f:

@@ -19,7 +19,7 @@ CMSS_VARIANTS = {
     'thermal_squared': 'released',
 }
 NONFINITE_MODES = ('replace', 'raise', 'keep')
-# CPU: tokens are reduced in blocks of about this many bytes (both modalities, fp32), small enough for the cache.
+# CPU, separate or non-fp32 inputs: tokens are copied in blocks of about this many bytes (both modalities, fp32).
 CPU_BLOCK_BYTES = 4 << 20
 CMSS_QUANTILES = (0.05, 0.5, 0.95)
 
@@ -54,11 +54,10 @@ def _joint_view(rgb: Tensor, thermal: Tensor) -> Optional[Tensor]:
 def _row_moments(rgb: Tensor, thermal: Tensor) -> Tensor:
     """Per-token [sum(a), sum(b), sum(a^2), sum(b^2), sum(ab)] as fp32 reductions over D.
 
-    No (..., D) temporary. CPU: blocks of tokens of about ``CPU_BLOCK_BYTES`` (so that the second read of a block
-    hits the cache), each giving the sums and one batched 2x2 Gram matrix per token (``bmm``); the block is a view
-    when both modalities are fp32 halves of one storage (the Siamese layout), else a reused fp32 buffer (which also
-    converts fp16/bf16). Other devices: fp32 sums and ``vecdot``, which never uses TF32 even when TF32 matmuls are
-    enabled.
+    No (..., D) temporary. CPU: sums and one batched 2x2 Gram matrix per token (``bmm``), read directly when both
+    modalities are fp32 halves of one storage (the Siamese layout), else through a reused fp32 buffer of about
+    ``CPU_BLOCK_BYTES`` (which also converts fp16/bf16). Other devices: fp32 sums and ``vecdot``, which never uses
+    TF32 even when TF32 matmuls are enabled.
 
     Returns:
         Tensor: (5, ...) float64, the batch shape of the inputs without D.
@@ -67,25 +66,29 @@ def _row_moments(rgb: Tensor, thermal: Tensor) -> Tensor:
     batch_shape = tuple(rgb.shape[:-1])
     num_rows = rgb.numel() // num_dims
     moments = torch.empty((5, num_rows), dtype=torch.float32, device=rgb.device)
-    if rgb.device.type == 'cpu':
-        joint = _joint_view(rgb, thermal) if rgb.dtype == torch.float32 else None
+    joint = _joint_view(rgb, thermal) if rgb.device.type == 'cpu' and rgb.dtype == torch.float32 else None
+    if joint is not None:
+        # Both modalities in one storage (the Siamese layout): one GEMV for the sums when the halves are adjacent,
+        # and one batched 2x2 Gram matrix per token.
+        if joint.stride(1) == num_rows * num_dims:
+            flat = rgb.as_strided((2 * num_rows, num_dims), (num_dims, 1))
+            torch.mv(flat, flat.new_ones(num_dims), out=moments[:2].view(-1))
+        else:
+            moments[:2] = joint.sum(dim=-1).t()
+        moments[2:] = torch.bmm(joint, joint.transpose(1, 2)).view(num_rows, 4)[:, (0, 3, 1)].t()
+    elif rgb.device.type == 'cpu':
         rgb_rows, thermal_rows = rgb.reshape(num_rows, num_dims), thermal.reshape(num_rows, num_dims)
         block_rows = max(1, CPU_BLOCK_BYTES // (2 * num_dims * 4))
-        buffer = None
-        # A loop over cache-sized blocks of tokens (about 37 for B=128, L=196, D=768), not over tokens.
+        buffer = torch.empty((min(block_rows, num_rows), 2, num_dims), dtype=torch.float32)
+        # Separate tensors (or fp16/bf16): copy cache-sized blocks of tokens into one reused fp32 buffer, then
+        # reduce each block from the cache. A loop over blocks (about 37 for B=128, L=196, D=768), not tokens.
         for start in range(0, num_rows, block_rows):
             stop = min(start + block_rows, num_rows)
-            if joint is not None:
-                block = joint[start:stop]
-            else:
-                if buffer is None:
-                    buffer = torch.empty((min(block_rows, num_rows), 2, num_dims), dtype=torch.float32)
-                block = buffer[:stop - start]
-                block[:, 0].copy_(rgb_rows[start:stop])
-                block[:, 1].copy_(thermal_rows[start:stop])
+            block = buffer[:stop - start]
+            block[:, 0].copy_(rgb_rows[start:stop])
+            block[:, 1].copy_(thermal_rows[start:stop])
             moments[:2, start:stop] = block.sum(dim=-1).t()
-            gram = torch.bmm(block, block.transpose(1, 2)).view(-1, 4)
-            moments[2:, start:stop] = gram[:, (0, 3, 1)].t()
+            moments[2:, start:stop] = torch.bmm(block, block.transpose(1, 2)).view(-1, 4)[:, (0, 3, 1)].t()
     else:
         rgb_rows = rgb.reshape(num_rows, num_dims).float()
         thermal_rows = thermal.reshape(num_rows, num_dims).float()

@@ -70,7 +70,8 @@ def greedy_select(cmss: Tensor, noise_first: Tensor, noise_second: Tensor) -> Tu
 
     For slot ``l`` the first selector keeps, in every image at once, the still-unused position whose CMSS is
     nearest to ``noise_first[:, l]`` (lowest index on ties); then the second selector does the same with
-    ``noise_second`` on the positions the first one left. One batched masked argmin per slot.
+    ``noise_second`` on the positions the first one left. One batched min over (B, L) per slot, k_first + k_second
+    slots (38 with the released setting, at most 28 per modality).
 
     Args:
         cmss (Tensor): (B, L) CMSS map.
@@ -84,25 +85,21 @@ def greedy_select(cmss: Tensor, noise_first: Tensor, noise_second: Tensor) -> Tu
     if noise_first.shape[1] + noise_second.shape[1] > num_tokens:
         raise ValueError(f'greedy_select: {noise_first.shape[1]} + {noise_second.shape[1]} kept tokens exceed '
                          f'L = {num_tokens}.')
-    values = cmss.float()
-    # +inf at the positions already kept by either modality (the cross-modal exclusion).
-    penalty = torch.zeros(batch_size, num_tokens, dtype=values.dtype, device=cmss.device)
-    outputs = []
-    for noise in (noise_first, noise_second):
-        num_slots = noise.shape[1]
-        # (k, B, L) distances for all slots at once (contiguous per slot); each slot is one masked argmin.
-        distances = (noise.float().t().unsqueeze(-1) - values.unsqueeze(0)).abs_()
-        slots = []
-        for slot in range(num_slots):
-            # min(dim) returns the first minimal index, like argmin, and is faster on CPU.
-            chosen = (distances[slot] + penalty).min(dim=1, keepdim=True).indices
-            penalty.scatter_(1, chosen, float('inf'))
-            slots.append(chosen)
-        if slots:
-            outputs.append(torch.cat(slots, dim=1))
-        else:
-            outputs.append(torch.zeros(batch_size, 0, dtype=torch.long, device=cmss.device))
-    return outputs[0], outputs[1]
+    num_first = noise_first.shape[1]
+    noise = torch.cat([noise_first, noise_second], dim=1).float()
+    # (k_first + k_second, B, L) distances, one contiguous slice per slot. After each pick, +inf is written at that
+    # position in every later slot, of either modality (the cross-modal exclusion); each slot is then one min.
+    distances = (noise.t().unsqueeze(-1) - cmss.float().unsqueeze(0)).abs_()
+    slots = []
+    for slot in range(noise.shape[1]):
+        # min(dim) returns the first minimal index (lowest position on ties), like argmin, and is faster on CPU.
+        chosen = distances[slot].min(dim=1, keepdim=True).indices
+        if slot + 1 < noise.shape[1]:
+            later = distances[slot + 1:]
+            later.scatter_(2, chosen.unsqueeze(0).expand(later.shape[0], -1, -1), float('inf'))
+        slots.append(chosen)
+    ids = torch.cat(slots, dim=1) if slots else torch.zeros(batch_size, 0, dtype=torch.long, device=cmss.device)
+    return ids[:, :num_first].contiguous(), ids[:, num_first:].contiguous()
 
 
 def interp(x: Tensor, xp: Tensor, fp: Tensor) -> Tensor:

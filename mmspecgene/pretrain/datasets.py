@@ -1,7 +1,7 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """Unlabelled RGB-thermal pairs for pretraining."""
 import os.path as osp
-from typing import List
+from typing import List, Optional
 
 from mmengine.dataset import BaseDataset
 from mmengine.fileio import exists, list_dir_or_file
@@ -23,17 +23,20 @@ class RGBTPairDataset(BaseDataset):
         data_prefix (dict): ``img_path`` (visible root) and ``ir_path`` (infrared root).
         img_suffix, ir_suffix (str | tuple): Suffixes for the mirrored mode.
         check_files (bool): Check that every listed file exists when loading.
+        backend_args (dict, optional): mmengine file backend arguments for the pair list.
     """
     METAINFO = dict(modalities=('rgb', 'thermal'))
 
     def __init__(self, *args, data_prefix: dict = dict(img_path='visible/', ir_path='infrared/'),
-                 img_suffix=('.jpg', '.png'), ir_suffix=None, check_files: bool = True, **kwargs):
+                 img_suffix=('.jpg', '.png'), ir_suffix=None, check_files: bool = True,
+                 backend_args: Optional[dict] = None, **kwargs):
         for key in ('img_path', 'ir_path'):
             if key not in data_prefix:
                 raise KeyError(f'{type(self).__name__} needs data_prefix[{key!r}], got {data_prefix}')
         self.img_suffix = img_suffix
         self.ir_suffix = ir_suffix
         self.check_files = check_files
+        self.backend_args = backend_args
         super().__init__(*args, data_prefix=data_prefix, **kwargs)
 
     def _mirrored_pairs(self, rgb_root: str) -> List[tuple]:

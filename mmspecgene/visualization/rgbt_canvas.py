@@ -6,6 +6,7 @@ import mmcv
 import numpy as np
 import torch
 from mmengine.fileio import get
+from mmengine.structures import PixelData
 
 
 def read_rgbt_pair(img_path: str, ir_path: str, backend_args: Optional[dict] = None) -> Tuple[np.ndarray, np.ndarray]:
@@ -76,7 +77,8 @@ def seg_sample_for_canvas(data_sample):
     canvas_sample = data_sample.clone()
     for key in ('gt_sem_seg', 'pred_sem_seg'):
         if key in data_sample:
-            pixel_data = data_sample.get(key).clone()
-            pixel_data.data = torch.cat([pixel_data.data, pixel_data.data], dim=-1)
-            setattr(canvas_sample, key, pixel_data)
+            pixel_data = data_sample.get(key)
+            setattr(canvas_sample, key,
+                    PixelData(data=torch.cat([pixel_data.data, pixel_data.data], dim=-1),
+                              metainfo=pixel_data.metainfo))
     return canvas_sample

@@ -38,7 +38,6 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=1.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=50),
 ]
 train_cfg = dict(max_iters=400, val_interval=400)
 default_hooks = dict(

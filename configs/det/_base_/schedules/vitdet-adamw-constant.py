@@ -6,9 +6,9 @@ optim_wrapper = dict(
     constructor='RGBTLayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(num_layers=12, layer_decay_rate=0.7, decay_exclusion='vitdet'),
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1))
+# After the warm-up ends, mmengine keeps the last LR: constant, explicitly (no fake milestones).
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=250),
-    dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=250),
 ]
 max_iters = 120000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=2000)
