@@ -8,7 +8,7 @@ VENV=${MMSPECGENE_VENV:-$ROOT/.venv}
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 STAMP=$VENV/.mmspecgene-setup
-REQ_HASH=$(cat requirements/*.txt setup.py tools/setup_env.sh | sha256sum | cut -d' ' -f1)
+REQ_HASH=$(cat requirements/*.txt setup.py tools/setup_env.sh model-index.yml 2>/dev/null | sha256sum | cut -d' ' -f1)
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$REQ_HASH" ]; then
   echo "[setup_env] $VENV is up to date"

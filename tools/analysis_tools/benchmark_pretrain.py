@@ -152,14 +152,20 @@ def benchmark_train_step(args) -> Dict[str, float]:
         hub.update_info('max_iters', total)
         hub.update_info('max_epochs', 1)
 
-    results = {}
+    results, peak_gib = {}, {}
     for name, data in (('stock', dict(inputs=pairs[:, :3].contiguous(), data_samples=None)),
                        ('specgene', dict(inputs=pairs, data_samples=None))):
         torch.manual_seed(0)
         model = MODELS.build(cfgs[name])
         model.init_weights()
         model.to(device)
+        if device.type == 'cuda':
+            torch.cuda.reset_peak_memory_stats(device)
         results[name] = time_train_steps(model, data, args, set_progress)
+        if device.type == 'cuda':
+            peak_gib[name] = torch.cuda.max_memory_allocated(device) / 2**30
+        if name == 'specgene':
+            results['masking'] = time_masking(model.backbone.masker, args, device)
         del model
     ratio = results['specgene'] / results['stock']
     print(f'(a) training step on {args.device}, arch {args.arch}, {args.img_size}px, patch {args.patch_size}, '
@@ -167,7 +173,35 @@ def benchmark_train_step(args) -> Dict[str, float]:
     print(f'    mmpretrain MAE (one modality) : {results["stock"]:9.1f} ms/step')
     print(f'    SpecGeneMAE (RGB + thermal)   : {results["specgene"]:9.1f} ms/step')
     print(f'    ratio SpecGeneMAE / MAE       : {ratio:9.2f}x  (two modalities: ~2x expected)')
-    return dict(stock_ms=results['stock'], specgene_ms=results['specgene'], ratio=ratio)
+    print(f'    SpecGeneMAE throughput        : {1000 * args.batch / results["specgene"]:9.1f} pairs/s')
+    print(f'    GMM-CMSS masking (same shapes): {results["masking"]:9.2f} ms = '
+          f'{100 * results["masking"] / results["specgene"]:.1f}% of the step')
+    for name, gib in peak_gib.items():
+        print(f'    peak memory {name:<18}: {gib:9.2f} GiB')
+    return dict(stock_ms=results['stock'], specgene_ms=results['specgene'], ratio=ratio,
+                masking_ms=results['masking'], peak_gib=peak_gib)
+
+
+def time_masking(masker, args, device) -> float:
+    """Mean ms of one masker call on (B, L, D) tokens shaped like the training step's."""
+    from mmspecgene.models.vit import ARCH_SETTINGS
+    num_tokens = (args.img_size // args.patch_size)**2
+    width = ARCH_SETTINGS[args.arch]['embed_dims']
+    gen = torch.Generator(device='cpu').manual_seed(1)
+    rgb = torch.randn(args.batch, num_tokens, width, generator=gen).to(device)
+    thermal = torch.randn(args.batch, num_tokens, width, generator=gen).to(device)
+    elapsed = 0.0
+    with torch.no_grad():
+        for step in range(args.warmup + args.iters):
+            if device.type == 'cuda':
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            masker(rgb, thermal)
+            if device.type == 'cuda':
+                torch.cuda.synchronize(device)
+            if step >= args.warmup:
+                elapsed += time.perf_counter() - start
+    return 1000.0 * elapsed / max(args.iters, 1)
 
 
 # ------------------------------------------------------------------------------------------ (b) data pipeline

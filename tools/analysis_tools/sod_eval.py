@@ -4,7 +4,7 @@
 Example::
 
     python tools/analysis_tools/sod_eval.py --pred work_dirs/vt821_pred \
-        --gt data/sod/VT821/labels/test --out-json vt821.json
+        --gt data/sod/vt821/labels/test --out-json vt821.json
 """
 import argparse
 import json

@@ -17,4 +17,5 @@ train_dataloader = dict(dataset=dict(check_category_order=True))
 val_dataloader = dict(dataset=dict(check_category_order=True))
 test_dataloader = val_dataloader
 train_cfg = dict(max_iters=25000, val_interval=5000)
-default_hooks = dict(checkpoint=dict(interval=5000))
+# lower miss rate is better: keep the best Reasonable MR^-2 snapshot
+default_hooks = dict(checkpoint=dict(interval=5000, save_best='kaist/MR_reasonable_all', rule='less'))

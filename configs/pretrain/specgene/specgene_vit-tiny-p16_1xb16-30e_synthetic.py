@@ -20,7 +20,12 @@ model = dict(
         decoder_depth=2,
         decoder_num_heads=4))
 max_epochs = 30
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1.5e-3))
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',  # fp32: AMP needs CUDA
+    optimizer=dict(type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),
+    constructor='RGBTLayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(layer_decay_rate=1.0, decay_exclusion='by_role'))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=3, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5, by_epoch=True, begin=0, end=max_epochs,

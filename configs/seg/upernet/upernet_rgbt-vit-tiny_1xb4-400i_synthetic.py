@@ -1,6 +1,7 @@
 # Tiny RGBT UperNet on the synthetic segmentation set (4 classes): trains on 2 CPU cores in minutes.
 # Initialise from a synthetic pretraining run with
-#   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../epoch_N.pth
+#   --cfg-options model.backbone.init_cfg.type=Pretrained model.backbone.init_cfg.checkpoint=PRETRAIN.pth
+# (any pretraining format; tools/misc/run_synthetic_pipeline.py does this end to end)
 _base_ = [
     '../_base_/models/upernet_rgbt-vit-b.py',
     '../_base_/datasets/synthetic_rgbt.py',

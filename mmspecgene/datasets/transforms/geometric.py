@@ -35,6 +35,8 @@ class RGBTPad(BaseTransform):
         size_divisor (int, optional): Pad H and W up to multiples of it.
         pad_to_square (bool): Pad to a square of the longer side.
         pad_val (dict): ``img``: a scalar or one value per channel (6 for [RGB | T]); ``seg``: label fill.
+
+    Sets ``pad_shape``; ``img_shape`` stays the valid image size (mmdet convention).
     """
 
     def __init__(self,
@@ -80,7 +82,7 @@ class RGBTPad(BaseTransform):
         out_hw = self._target_hw(*img.shape[:2])
         channels = img.shape[2] if img.ndim == 3 else 1
         results['img'] = pad_array(img, out_hw, self._img_fill(channels) if img.ndim == 3 else self.pad_val['img'])
-        results['img_shape'] = out_hw
+        # img_shape keeps the valid (pre-pad) size, as in mmdet's Pad: predictions are clipped to it
         results['pad_shape'] = out_hw
         results['pad_fixed_size'] = self.size
         results['pad_size_divisor'] = self.size_divisor
