@@ -6,16 +6,10 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmdet.registry import MODELS
-from mmengine.logging import MMLogger
 
-from mmspecgene.models.checkpoint import (DET_INIT_ALLOWED_MISSING, DET_INIT_ALLOWED_UNEXPECTED,
-                                          encoder_state_for_det, load_checkpoint_file, load_state_dict_with_report,
-                                          to_encoder_state)
+from mmspecgene.models.checkpoint import DET_INIT_ALLOWED_MISSING, DET_INIT_ALLOWED_UNEXPECTED, encoder_state_for_det
 from mmspecgene.models.layers.pos_embed import resize_pos_embed_grid
 from mmspecgene.models.vit import SpecGeneViT, fuse_modalities, split_modalities
-
-_PRETRAINED_KEYS = {'type', 'checkpoint', 'src_format'}
-
 
 @MODELS.register_module()
 class RGBTViTDet(SpecGeneViT):
@@ -43,6 +37,8 @@ class RGBTViTDet(SpecGeneViT):
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, src_format='auto')``
             loads any pretraining checkpoint format through :mod:`mmspecgene.models.checkpoint`.
     """
+    pretrained_allowed_missing = DET_INIT_ALLOWED_MISSING
+    pretrained_allowed_unexpected = DET_INIT_ALLOWED_UNEXPECTED
 
     def __init__(self,
                  arch='base',
@@ -57,11 +53,6 @@ class RGBTViTDet(SpecGeneViT):
                  qkv_bias: bool = True,
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None):
-        if init_cfg is not None and init_cfg.get('type') == 'Pretrained':
-            unknown = set(init_cfg) - _PRETRAINED_KEYS
-            if unknown or 'checkpoint' not in init_cfg:
-                raise ValueError(f'RGBTViTDet Pretrained init_cfg takes keys {sorted(_PRETRAINED_KEYS)} '
-                                 f'(checkpoint required), got {dict(init_cfg)}')
         super().__init__(
             arch=arch,
             img_size=img_size,
@@ -112,37 +103,6 @@ class RGBTViTDet(SpecGeneViT):
         features = tokens.transpose(1, 2).reshape(tokens.shape[0], self.embed_dims, *hw_shape)
         return (fuse_modalities(features), )
 
-    def init_weights(self):
-        """Fresh init, or fresh init followed by loading a pretraining checkpoint (SPEC §6.5).
-
-        With ``init_cfg=dict(type='Pretrained', checkpoint=..., src_format='auto')`` the checkpoint
-        is converted to the det (timm) names and loaded with a key report. Allowed missing: the
-        relative-position tables (zero-init); allowed unexpected: ``cls_token``, the final norm,
-        ``neck.*``. Any other difference, or any shape mismatch, raises ``CheckpointMismatchError``.
-        """
-        init_cfg = self.init_cfg
-        if init_cfg is None or init_cfg.get('type') != 'Pretrained':
-            super().init_weights()
-            return
-        if self._is_init:
-            super().init_weights()  # mmengine warns about the repeated call and does nothing
-            return
-        self.init_cfg = None
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = init_cfg
-        self.load_pretrained(init_cfg['checkpoint'], init_cfg.get('src_format', 'auto'))
-
-    def load_pretrained(self, checkpoint: str, src_format: str = 'auto') -> dict:
-        """Load a pretraining checkpoint file into this backbone; returns the key report."""
-        logger = MMLogger.get_current_instance()
-        logger.info(f'RGBTViTDet: loading {checkpoint} (src_format={src_format!r})')
-        ckpt = load_checkpoint_file(checkpoint)
-        state = encoder_state_for_det(to_encoder_state(ckpt, src_format=src_format, logger=logger))
-        return load_state_dict_with_report(
-            self,
-            state,
-            allowed_missing=DET_INIT_ALLOWED_MISSING,
-            allowed_unexpected=DET_INIT_ALLOWED_UNEXPECTED,
-            logger=logger)
+    def adapt_encoder_state(self, state: dict) -> dict:
+        """Encoder state -> timm/ViTDet names; ``pos_embed`` stays 1 x (1 + 14*14) (resized per forward)."""
+        return encoder_state_for_det(state)

@@ -25,7 +25,7 @@ import torch.nn as nn
 from mmengine import dist
 from torch import Tensor
 
-from .cmss import canonical_cmss_variant, cmss_stats, compute_cmss
+from .cmss import canonical_cmss_variant, cmss_stats, compute_cmss, single_threaded_on_cpu
 
 MASKING_MODES = ('clean', 'faithful', 'random')
 MIXTURE_ASSIGNMENTS = ('per_image', 'per_token')
@@ -395,7 +395,9 @@ class GMMCMSSMasking(nn.Module):
         generator.manual_seed(mix_seed(self.curriculum_seed, dist.get_rank(), iteration))
         cmss = cmss.detach().float()
 
-        with torch.no_grad(), torch.autocast(device_type=device.type, enabled=False):
+        # Many small ops: one intra-op thread on CPU (see single_threaded_on_cpu).
+        with torch.no_grad(), torch.autocast(device_type=device.type, enabled=False), \
+                single_threaded_on_cpu(device):
             if self.mode == 'random':
                 ids_keep = self._random_keep(cmss.shape[0], generator, device)
             else:
@@ -702,6 +704,10 @@ class GMMCMSSMasking(nn.Module):
         ``loss_rgb``/``loss_thermal`` are the last (all-reduced in clean mode) losses given to ``update_losses``.
         Keys containing 'loss' must be merged after mmengine's ``parse_losses``.
         """
+        with single_threaded_on_cpu(self.gmm_mean.device):
+            return self._log_vars()
+
+    def _log_vars(self) -> Dict[str, Tensor]:
         device = self.gmm_mean.device
         nan = float('nan')
         scalars: Dict[str, Tensor] = {}

@@ -9,8 +9,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 
+from .checkpoint import load_checkpoint_file, load_state_dict_with_report, to_encoder_state
 from .layers.pos_embed import sincos_pos_embed_2d
 from .layers.transformer import TransformerBlock, check_naming
 
@@ -20,6 +22,8 @@ ARCH_SETTINGS = {
     # a few-layer model for CPU demos and tests; same code path as ViT-B
     'tiny': dict(embed_dims=192, num_layers=4, num_heads=3, mlp_ratio=4.),
 }
+
+PRETRAINED_INIT_KEYS = frozenset({'type', 'checkpoint', 'src_format'})
 
 _TOP_NAMES = {
     'mmpretrain': dict(patch='projection', layers='layers', final_norm='ln1'),
@@ -89,8 +93,13 @@ class SpecGeneViT(BaseModule):
         window_size (int): Window of windowed blocks (0 = all global).
         global_attn_indexes (Sequence[int]): Blocks with global attention when windows are used.
         rel_pos (str): ``'none'``, ``'decomposed'`` (ViTDet) or ``'bias'`` (BEiT).
-        init_cfg (dict, optional): mmengine init config.
+        init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, src_format='auto')`` loads
+            any pretraining checkpoint format (SPEC §6.5) after a fresh init, with a key report; subclasses
+            set the renaming (:meth:`adapt_encoder_state`) and the allowed missing/unexpected keys.
     """
+    #: regexes of keys a pretraining checkpoint may lack / may carry in addition (downstream backbones)
+    pretrained_allowed_missing: Tuple[str, ...] = ()
+    pretrained_allowed_unexpected: Tuple[str, ...] = ()
 
     def __init__(self,
                  arch='base',
@@ -109,6 +118,10 @@ class SpecGeneViT(BaseModule):
                  global_attn_indexes: Sequence[int] = (),
                  rel_pos: str = 'none',
                  init_cfg: Optional[dict] = None):
+        if init_cfg is not None and (init_cfg.get('type') != 'Pretrained' or 'checkpoint' not in init_cfg
+                                     or set(init_cfg) - PRETRAINED_INIT_KEYS):
+            raise ValueError(f'{type(self).__name__} init_cfg must be dict(type="Pretrained", checkpoint=PATH, '
+                             f'src_format="auto"), got {dict(init_cfg)}')
         super().__init__(init_cfg=init_cfg)
         settings = ARCH_SETTINGS[arch] if isinstance(arch, str) else dict(arch)
         if isinstance(arch, str) and arch not in ARCH_SETTINGS:
@@ -174,9 +187,19 @@ class SpecGeneViT(BaseModule):
         return self._modules[self._final_norm_name] if self.final_norm else None
 
     def init_weights(self):
-        """Fresh-training init: Xavier Linear, LN (1, 0), tokens N(0, 0.02), sin-cos positions."""
+        """Fresh-training init (Xavier Linear, LN (1, 0), tokens N(0, 0.02), sin-cos positions), then
+        with a ``Pretrained`` init_cfg the checkpoint through :meth:`load_pretrained`."""
+        init_cfg = self.init_cfg
+        if init_cfg is not None and not self._is_init:
+            self.init_cfg = None  # fresh init of everything first; keys the checkpoint lacks keep it
+            try:
+                self.init_weights()
+            finally:
+                self.init_cfg = init_cfg
+            self.load_pretrained(init_cfg['checkpoint'], init_cfg.get('src_format', 'auto'))
+            return
         super().init_weights()
-        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
+        if init_cfg is not None:
             return
         if self.pos_embed_type == 'sincos':
             self.pos_embed.data.copy_(
@@ -195,6 +218,31 @@ class SpecGeneViT(BaseModule):
             elif isinstance(m, nn.LayerNorm):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
+
+    def adapt_encoder_state(self, state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Rename/resize an encoder state (mmpretrain names) for this backbone; identity here."""
+        return state
+
+    def load_pretrained(self, checkpoint, src_format: str = 'auto') -> dict:
+        """Load a pretraining checkpoint (path or loaded dict, any SPEC §6.5 format) with a key report.
+
+        Keys outside :attr:`pretrained_allowed_missing` / :attr:`pretrained_allowed_unexpected` and any
+        shape mismatch raise :class:`~mmspecgene.models.checkpoint.CheckpointMismatchError`.
+
+        Returns:
+            dict: The key report (``matched``, ``missing``, ``unexpected``).
+        """
+        logger = MMLogger.get_current_instance()
+        if isinstance(checkpoint, str):
+            logger.info(f'{type(self).__name__}: loading {checkpoint} (src_format={src_format!r})')
+            checkpoint = load_checkpoint_file(checkpoint)
+        state = self.adapt_encoder_state(to_encoder_state(checkpoint, src_format, logger))
+        return load_state_dict_with_report(
+            self,
+            state,
+            allowed_missing=self.pretrained_allowed_missing,
+            allowed_unexpected=self.pretrained_allowed_unexpected,
+            logger=logger)
 
     def prepend_cls(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> (B, 1+N, C) with ``cls_token + pos_embed[:, :1]``."""

@@ -3,17 +3,11 @@
 from typing import Optional, Sequence, Tuple
 
 import torch
-from mmengine.logging import MMLogger
 from mmseg.registry import MODELS
 
-from mmspecgene.models.checkpoint import (SEG_INIT_ALLOWED_MISSING, SEG_INIT_ALLOWED_UNEXPECTED,
-                                          encoder_state_for_seg, load_checkpoint_file,
-                                          load_state_dict_with_report, to_encoder_state)
+from mmspecgene.models.checkpoint import SEG_INIT_ALLOWED_MISSING, SEG_INIT_ALLOWED_UNEXPECTED, encoder_state_for_seg
 from mmspecgene.models.layers.pos_embed import resize_pos_embed_grid
 from mmspecgene.models.vit import SpecGeneViT, fuse_modalities, split_modalities
-
-_PRETRAINED_KEYS = {'type', 'checkpoint', 'src_format'}
-
 
 @MODELS.register_module()
 class RGBTViTSeg(SpecGeneViT):
@@ -41,6 +35,8 @@ class RGBTViTSeg(SpecGeneViT):
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, src_format='auto')`` loads any
             pretraining format (SPEC §6.5) with a key report; other mmengine init configs are not accepted.
     """
+    pretrained_allowed_missing = SEG_INIT_ALLOWED_MISSING
+    pretrained_allowed_unexpected = SEG_INIT_ALLOWED_UNEXPECTED
 
     def __init__(self,
                  arch='base',
@@ -54,11 +50,6 @@ class RGBTViTSeg(SpecGeneViT):
                  norm_eps: float = 1e-6,
                  interpolate_pos_embed: bool = False,
                  init_cfg: Optional[dict] = None):
-        if init_cfg is not None:
-            unknown = set(init_cfg) - _PRETRAINED_KEYS
-            if init_cfg.get('type') != 'Pretrained' or unknown or 'checkpoint' not in init_cfg:
-                raise ValueError('RGBTViTSeg init_cfg must be dict(type="Pretrained", checkpoint=PATH, '
-                                 f'src_format="auto"), got {dict(init_cfg)}')
         super().__init__(
             arch=arch,
             img_size=img_size,
@@ -110,45 +101,6 @@ class RGBTViTSeg(SpecGeneViT):
             outs.append(fuse_modalities(fmap))
         return tuple(outs)
 
-    def init_weights(self):
-        """Fresh init; with a ``Pretrained`` init_cfg, fresh init followed by :meth:`load_pretrained`.
-
-        Keys the checkpoint lacks keep their fresh values: ``gamma_{1,2}`` = ``layer_scale_init_value``,
-        zero relative position bias tables, recomputed indices.
-        """
-        init_cfg = self.init_cfg
-        if init_cfg is None or init_cfg.get('type') != 'Pretrained':
-            super().init_weights()
-            return
-        if self._is_init:
-            super().init_weights()  # mmengine warns about the repeated call and does nothing
-            return
-        self.init_cfg = None
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = init_cfg
-        self.load_pretrained(init_cfg['checkpoint'], init_cfg.get('src_format', 'auto'))
-
-    def load_pretrained(self, checkpoint, src_format: str = 'auto') -> dict:
-        """Load a pretraining checkpoint (file path or loaded dict) into this backbone.
-
-        ``pos_embed`` is resized once from the pretraining grid to this grid (bicubic, cls row kept).
-        Allowed missing: ``layers.{i}.gamma_{1,2}``, ``layers.{i}.attn.relative_position_{bias_table,index}``;
-        allowed unexpected: ``norm.*`` (no final norm), ``neck.*``. Anything else raises
-        :class:`~mmspecgene.models.checkpoint.CheckpointMismatchError`.
-
-        Returns:
-            dict: The key report (``matched``, ``missing``, ``unexpected``).
-        """
-        logger = MMLogger.get_current_instance()
-        if isinstance(checkpoint, str):
-            logger.info(f'RGBTViTSeg: loading {checkpoint} (src_format={src_format!r})')
-            checkpoint = load_checkpoint_file(checkpoint)
-        state = encoder_state_for_seg(to_encoder_state(checkpoint, src_format, logger), self.grid_size)
-        return load_state_dict_with_report(
-            self,
-            state,
-            allowed_missing=SEG_INIT_ALLOWED_MISSING,
-            allowed_unexpected=SEG_INIT_ALLOWED_UNEXPECTED,
-            logger=logger)
+    def adapt_encoder_state(self, state: dict) -> dict:
+        """Encoder state -> seg names, with ``pos_embed`` resized once to this grid (cls row kept)."""
+        return encoder_state_for_seg(state, self.grid_size)
