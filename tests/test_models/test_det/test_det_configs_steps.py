@@ -35,7 +35,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 DET_CONFIGS = sorted(
     f for f in glob.glob(osp.join(REPO, 'configs', 'det', '**', '*.py'), recursive=True)
     if '_base_' not in osp.relpath(f, REPO).split(osp.sep))
-SMALL_SIZE = 256
+SMALL_SIZE = 192
 IMAGENET_MEAN = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1)
 IMAGENET_STD = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1)
 

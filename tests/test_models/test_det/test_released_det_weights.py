@@ -7,15 +7,16 @@ Random-tensor checkpoints in the exact released layouts (:mod:`mmspecgene.testin
   ``init_cfg=dict(type='Pretrained', checkpoint=..., src_format='auto')``: only the 24 ``rel_pos`` tables
   missing, only ``cls_token`` and the final norm unexpected; every loaded tensor arrives unchanged;
 * fine-tuned KAIST / LLVIP (1 class) and FLIR (3 classes) ``state_dict``s -> strict
-  ``mmengine.runner.load_checkpoint`` with zero missing and zero unexpected keys, and through the
-  ``Runner``'s ``load_from`` path (what ``tools/test.py`` uses);
+  ``mmengine.runner.load_checkpoint`` into the models of the ViT-B configs, zero missing and zero unexpected
+  keys, every tensor arriving unchanged;
 * one key removed or one tensor misshapen -> an error that names the key.
+
+The ``load_from`` path of ``tools/test.py`` is covered in ``tests/test_tools/test_test_released_det.py``.
 
 The SPEC §6.4 shapes are also checked one by one against the fixture layout, so a wrong fixture and a wrong
 model cannot agree by accident.
 """
 import copy
-import glob
 import os.path as osp
 import re
 
@@ -44,15 +45,15 @@ RELEASED = {
 REL_POS_KEYS = [f'blocks.{i}.attn.rel_pos_{hw}' for i in range(12) for hw in 'hw']
 
 
-def _build_model(config_path, backbone_init_cfg=None):
-    """The det model of a config (mmdet scope), with ``backbone.init_cfg`` replaced."""
+def _build(config_path, part=None, backbone_init_cfg=None):
+    """The det model of a config (or its ``part``, e.g. ``'backbone'``) with ``backbone.init_cfg`` replaced."""
     register_all_modules('det', init_default_scope=False)
     from mmdet.registry import MODELS
     cfg = Config.fromfile(config_path)
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.backbone.init_cfg = backbone_init_cfg
     with DefaultScope.overwrite_default_scope('mmdet'):
-        return MODELS.build(model_cfg)
+        return MODELS.build(model_cfg[part] if part else model_cfg)
 
 
 def _spec_det_finetuned_shapes(num_classes):
@@ -118,17 +119,11 @@ def test_det_transform_init_through_init_cfg(tmp_path):
     torch.save(ckpt, path)
     state = ckpt['model']
 
-    init_cfg = dict(type='Pretrained', checkpoint=path, src_format='auto')
-    model = _build_model(RELEASED['kaist'][0], init_cfg)
-    backbone = model.backbone
-    report = backbone.load_pretrained(path, 'auto')  # the loader init_weights() calls, returning its report
-    assert sorted(report['missing']) == sorted(REL_POS_KEYS)
-    assert sorted(report['unexpected']) == ['cls_token', 'norm.bias', 'norm.weight']
-    assert len(report['matched']) == 147
-
-    fresh = _build_model(RELEASED['kaist'][0], init_cfg)
-    fresh.init_weights()  # the config path: MaskRCNN.init_weights -> RGBTViTDet.init_weights -> loader
-    loaded = fresh.backbone.state_dict()
+    # the config path: the KAIST config's backbone with init_cfg=Pretrained, initialised by init_weights()
+    backbone = _build(RELEASED['kaist'][0], 'backbone', dict(type='Pretrained', checkpoint=path, src_format='auto'))
+    assert type(backbone).__name__ == 'RGBTViTDet'
+    backbone.init_weights()
+    loaded = backbone.state_dict()
     for key, value in loaded.items():
         if key in REL_POS_KEYS:
             assert not value.any(), f'{key} must stay zero-initialised'
@@ -136,21 +131,21 @@ def test_det_transform_init_through_init_cfg(tmp_path):
             torch.testing.assert_close(value, state[key], rtol=0, atol=0, msg=key)
     assert loaded['pos_embed'].shape == (1, 197, 768)  # stored as released; resized at every forward
 
+    report = backbone.load_pretrained(path, 'auto')  # the loader init_weights() calls, returning its report
+    assert sorted(report['missing']) == sorted(REL_POS_KEYS)
+    assert sorted(report['unexpected']) == ['cls_token', 'norm.bias', 'norm.weight']
+    assert len(report['matched']) == 147
 
-def test_det_transform_init_rejects_bad_keys(tmp_path):
-    ckpt = det_transform_checkpoint(seed=2)
-    model = _build_model(RELEASED['kaist'][0])
-    backbone = model.backbone
+    # a key removed, a tensor misshapen, a key the allowed lists do not cover: errors name the key
     cases = {
         'removed': ('blocks.4.attn.proj.weight', lambda s: s.pop('blocks.4.attn.proj.weight')),
         'misshapen': ('blocks.7.mlp.fc1.bias', lambda s: s.__setitem__('blocks.7.mlp.fc1.bias', torch.zeros(3071))),
         'extra': ('blocks.0.attn.q_bias', lambda s: s.__setitem__('blocks.0.attn.q_bias', torch.zeros(768))),
     }
     for name, (key, edit) in cases.items():
-        state = copy.copy(ckpt['model'])
-        edit(state)
-        path = str(tmp_path / f'{name}.pth')
-        torch.save(dict(model=state), path)
+        broken = copy.copy(state)
+        edit(broken)
+        torch.save(dict(model=broken), path)
         with pytest.raises(CheckpointMismatchError, match=re.escape(key)):
             backbone.load_pretrained(path, 'auto')
 
@@ -173,7 +168,7 @@ def test_finetuned_checkpoint_loads_strictly(dataset, finetuned_files, tmp_path)
     config_path, num_classes = RELEASED[dataset]
     path, state = finetuned_files[num_classes]
     assert detect_format(torch.load(path, map_location='cpu', weights_only=False)) == 'det-finetuned'
-    model = _build_model(config_path)
+    model = _build(config_path)
     own = model.state_dict()
     assert sorted(set(own) - set(state)) == [], 'keys of the model missing from the released layout'
     assert sorted(set(state) - set(own)) == [], 'keys of the released layout unknown to the model'
@@ -184,7 +179,11 @@ def test_finetuned_checkpoint_loads_strictly(dataset, finetuned_files, tmp_path)
     for key, value in model.state_dict().items():
         torch.testing.assert_close(value, state[key], rtol=0, atol=0, msg=key)
 
-    # one key removed / one tensor misshapen: strict loading names the key
+
+def test_finetuned_checkpoint_with_one_bad_key_fails(finetuned_files, tmp_path):
+    """One key removed or one tensor misshapen: strict loading fails and names the key."""
+    path, state = finetuned_files[1]
+    model = _build(RELEASED['kaist'][0])
     removed = 'roi_head.mask_head.conv_logits.weight'
     broken = {k: v for k, v in state.items() if k != removed}
     torch.save(dict(meta=dict(), state_dict=broken), str(tmp_path / 'removed.pth'))
@@ -196,37 +195,3 @@ def test_finetuned_checkpoint_loads_strictly(dataset, finetuned_files, tmp_path)
     torch.save(dict(meta=dict(), state_dict=broken), str(tmp_path / 'misshapen.pth'))
     with pytest.raises(RuntimeError, match=re.escape(misshapen)):
         load_checkpoint(model, str(tmp_path / 'misshapen.pth'), map_location='cpu', strict=True)
-
-
-def _runner_cfg(config_path, load_from, work_dir):
-    cfg = Config.fromfile(config_path)
-    cfg.model.backbone.init_cfg = None
-    cfg.work_dir = str(work_dir)
-    cfg.load_from = load_from
-    cfg.launcher = 'none'
-    cfg.env_cfg.dist_cfg = dict(backend='gloo')
-    return cfg
-
-
-def test_runner_load_from_loads_released_layout(finetuned_files, tmp_path):
-    """``load_from`` (tools/test.py, tools/train.py) puts every released tensor into the model."""
-    from mmengine.runner import Runner
-    register_all_modules('det', init_default_scope=False)
-    path, state = finetuned_files[1]
-    runner = Runner.from_cfg(_runner_cfg(RELEASED['kaist'][0], path, tmp_path))
-    runner.load_or_resume()
-    for key, value in runner.model.state_dict().items():
-        torch.testing.assert_close(value, state[key], rtol=0, atol=0, msg=key)
-
-
-def test_runner_load_from_is_strict(finetuned_files, tmp_path):
-    """SPEC §6.5 / §13 #7: fine-tuned loads through ``load_from`` are strict, a dropped key is an error."""
-    from mmengine.runner import Runner
-    register_all_modules('det', init_default_scope=False)
-    _, state = finetuned_files[1]
-    removed = 'roi_head.bbox_head.fc_cls.weight'
-    path = str(tmp_path / 'removed.pth')
-    torch.save(dict(meta=dict(), state_dict={k: v for k, v in state.items() if k != removed}), path)
-    runner = Runner.from_cfg(_runner_cfg(RELEASED['kaist'][0], path, tmp_path / 'work'))
-    with pytest.raises(Exception, match=re.escape(removed)):
-        runner.load_or_resume()

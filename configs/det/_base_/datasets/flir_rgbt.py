@@ -1,58 +1,9 @@
-# FLIRAlignedDataset: paired LSJ at lsj_size (SPEC §7.2). One variable drives scale, crop and pad; the model's
-# img_size and batch pad must equal it (asserted by tests/test_configs.py).
+# FLIR-aligned (4,129 train / 1,013 test pairs, SPEC §10.5), COCO bbox mAP.
+_base_ = './rgbt_coco_lsj.py'
 dataset_type = 'FLIRAlignedDataset'
 data_root = 'data/flir_aligned/'
-lsj_size = 960
-backend_args = None
-meta_keys = ('img_id', 'img_path', 'ir_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip', 'flip_direction',
-             'modality_channels', 'channel_order')
-train_pipeline = [
-    dict(type='LoadRGBTImagePair', backend_args=backend_args),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomResize', scale=(lsj_size, lsj_size), ratio_range=(0.1, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_type='absolute_range', crop_size=(lsj_size, lsj_size), recompute_bbox=True,
-         allow_negative_crop=True),
-    dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
-    dict(type='RGBTPad', size=(lsj_size, lsj_size), pad_val=dict(img=114)),
-    dict(type='PackDetInputs', meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='LoadRGBTImagePair', backend_args=backend_args),
-    dict(type='Resize', scale=(lsj_size, lsj_size), keep_ratio=True),
-    dict(type='RGBTPad', size=(lsj_size, lsj_size), pad_val=dict(img=114)),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
-    dict(type='PackDetInputs', meta_keys=meta_keys),
-]
-train_dataloader = dict(
-    batch_size=1,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/flir_train.json',
-        data_prefix=dict(img='visible/', ir='infrared/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=32),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/flir_test.json',
-        data_prefix=dict(img='visible/', ir='infrared/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, ann_file='annotations/flir_train.json'))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, ann_file='annotations/flir_test.json'))
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='CocoMetric', ann_file=data_root + 'annotations/flir_test.json', metric='bbox', format_only=False,
-    backend_args=backend_args)
+val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/flir_test.json', metric='bbox')
 test_evaluator = val_evaluator

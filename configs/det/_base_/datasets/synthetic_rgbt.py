@@ -1,11 +1,10 @@
-# Synthetic RGBT detection set (make_synthetic_rgbt.py --task det): paired LSJ at lsj_size (SPEC §7.2).
-# One variable drives scale, crop and pad; the model img_size and batch pad must equal it (tests/test_configs.py).
+# Synthetic RGBT detection set (tools/misc/make_synthetic_rgbt.py --task det): 160 px LSJ, CPU-sized loaders.
+_base_ = './rgbt_coco_lsj.py'
 dataset_type = 'RGBTSyntheticDetDataset'
 data_root = 'data/synthetic/det/'
 lsj_size = 160
 backend_args = None
-meta_keys = ('img_id', 'img_path', 'ir_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip', 'flip_direction',
-             'modality_channels', 'channel_order')
+meta_keys = {{_base_.meta_keys}}
 train_pipeline = [
     dict(type='LoadRGBTImagePair', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
@@ -28,31 +27,18 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=2,
     persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='annotations/synthetic_train.json',
-        data_prefix=dict(img='visible/', ir='infrared/'),
         filter_cfg=dict(filter_empty_gt=True, min_size=8),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+        pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4,
     num_workers=2,
     persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/synthetic_test.json',
-        data_prefix=dict(img='visible/', ir='infrared/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+        type=dataset_type, data_root=data_root, ann_file='annotations/synthetic_test.json', pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='CocoMetric', ann_file=data_root + 'annotations/synthetic_test.json', metric='bbox', format_only=False,
-    backend_args=backend_args)
+val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/synthetic_test.json', metric='bbox')
 test_evaluator = val_evaluator
