@@ -29,7 +29,8 @@ model = dict(
         mask_head=dict(in_channels=channels, conv_out_channels=channels, num_classes=2)),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=500, max_per_img=300),
-        rcnn=dict(sampler=dict(num=128))),
+        rpn=dict(sampler=dict(num=128)),
+        rcnn=dict(sampler=dict(num=48))),
     test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=300)))
 
 optim_wrapper = dict(
