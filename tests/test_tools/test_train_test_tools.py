@@ -96,7 +96,8 @@ def test_dist_train_two_processes_cpu(tmp_path, synthetic_root):
     proc = subprocess.run(
         ['bash', 'tools/dist_train.sh', PRE_CFG, '2', '--work-dir', work, '--cfg-options',
          f'train_dataloader.dataset.data_root={data}', 'train_cfg.max_epochs=1', 'train_dataloader.batch_size=8',
-         'train_dataloader.num_workers=0', 'default_hooks.checkpoint.interval=1'],
+         'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+         'default_hooks.checkpoint.interval=1'],
         cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS='1', **env_python), capture_output=True, text=True,
         timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]

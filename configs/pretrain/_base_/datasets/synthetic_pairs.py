@@ -10,7 +10,7 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
-    persistent_workers=False,
+    persistent_workers=True,  # 30 short epochs: no worker respawn per epoch
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
