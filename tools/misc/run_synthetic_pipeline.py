@@ -94,7 +94,7 @@ def main():
     metrics = {}
     for task in tasks:
         init_ckpt = osp.join(pre_dir, f'{INIT_FORMAT[task]}.pth')
-        if not osp.exists(init_ckpt):
+        if task != 'sod':  # sod reuses the seg-init written for seg
             run(f'convert to {INIT_FORMAT[task]}', [
                 'tools/model_converters/specgene_convert.py', pre_ckpt, init_ckpt, '--dst-format', INIT_FORMAT[task]
             ])
