@@ -43,6 +43,10 @@ echo "[setup_env] 4/5 openmim and pysodmetrics without their declared pins (requ
 
 echo "[setup_env] 5/5 mmspecgene (editable, no deps)"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e .
+# mim looks for <site-packages>/mmspecgene/.mim; a PEP 660 editable install has no such folder, so point it at
+# the checkout (the same files the editable finder imports). setup.py links configs/, tools/ and demo/ into .mim.
+SITE=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+[ -e "$SITE/mmspecgene" ] || ln -s "$ROOT/mmspecgene" "$SITE/mmspecgene"
 
 "$VENV/bin/python" - <<'PY'
 import torch, mmcv, mmengine, mmdet, mmseg, mmpretrain

@@ -218,8 +218,60 @@ def test_official_compat_config_differs_only_by_channel_order(path):
         assert (metric.pred_mode, metric.dataset_name, metric.wf_beta2) == ('hard', name, 0.3)
 
 
-@pytest.mark.parametrize('path', SEG_CONFIGS, ids=[osp.basename(f) for f in SEG_CONFIGS])
-def test_seg_config_train_and_test_step(path, synthetic_root, wide_root):
+def _step_cases():
+    """Every config with a full train step; the -official-compat configs (same model, loss, optimizer and
+    data as their clean config, see the test above) check the train-mode preprocessing without
+    backward/optimizer by default and run the full train step with --runslow."""
+    cases = []
+    for path in SEG_CONFIGS:
+        name = osp.basename(path)
+        if path in COMPAT_CONFIGS:
+            cases.append(pytest.param(path, False, id=f'{name}-no-optim-step'))
+            cases.append(pytest.param(path, True, id=name, marks=pytest.mark.slow))
+        else:
+            cases.append(pytest.param(path, True, id=name))
+    return cases
+
+
+def check_train_step(cfg, model, train_items, size, to_rgb, optimizer_step=True):
+    """B = 2 train step with the config's preprocessor, losses and layer-decay optimizer; the backbone
+    receives each sample's own [RGB | T], normalised and zero-padded to ``size``."""
+    batch = pseudo_collate(train_items)
+    if not optimizer_step:
+        model.train()
+        with torch.no_grad():
+            train_inputs = model.data_preprocessor(batch, True)['inputs']
+    else:
+        optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+        if optim_cfg.type == 'AmpOptimWrapper':  # AMP needs CUDA
+            optim_cfg.type = 'OptimWrapper'
+            optim_cfg.pop('loss_scale', None)
+        optim_wrapper = build_optim_wrapper(model, optim_cfg)
+        last = model.backbone.out_indices[-1]
+        watched = ['backbone.pos_embed', 'backbone.layers.0.attn.qkv.weight', f'backbone.layers.{last}.gamma_2',
+                   'neck.upsample_4x.0.weight', 'decode_head.conv_seg.weight', 'decode_head.fpn_bottleneck.conv.weight',
+                   'auxiliary_head.conv_seg.weight']
+        params = dict(model.named_parameters())
+        before = {k: params[k].detach().clone() for k in watched}
+        capture = Capture(model.backbone)
+        model.train()
+        log_vars = model.train_step(batch, optim_wrapper)
+        capture.remove()
+        for key in ('loss', 'decode.loss_ce', 'aux.loss_ce'):
+            assert key in log_vars, (key, sorted(log_vars))
+            assert torch.isfinite(torch.as_tensor(log_vars[key])), (key, log_vars[key])
+        for key in watched:
+            assert torch.isfinite(params[key]).all(), key
+            assert not torch.equal(params[key], before[key]), f'{key} was not updated by the train step'
+        (train_inputs, ) = capture.inputs
+    assert train_inputs.shape == (2, 6, size, size)
+    for i, item in enumerate(train_items):
+        torch.testing.assert_close(train_inputs[i], expected_backbone_input(item['inputs'], (size, size), to_rgb))
+    assert not torch.allclose(train_inputs[1, 3:6], train_inputs[0, 3:6])
+
+
+@pytest.mark.parametrize('path, optimizer_step', _step_cases())
+def test_seg_config_train_and_test_step(path, optimizer_step, synthetic_root, wide_root):
     register_all_modules('seg', init_default_scope=False)
     from mmseg.registry import DATASETS, MODELS
     sod = _task(path) == 'sod'
@@ -245,32 +297,7 @@ def test_seg_config_train_and_test_step(path, synthetic_root, wide_root):
         assert not sod or num_classes == 2
 
         # ---- train step: config preprocessor + losses + backward + optimizer step (B = 2)
-        optim_cfg = copy.deepcopy(cfg.optim_wrapper)
-        if optim_cfg.type == 'AmpOptimWrapper':  # AMP needs CUDA
-            optim_cfg.type = 'OptimWrapper'
-            optim_cfg.pop('loss_scale', None)
-        optim_wrapper = build_optim_wrapper(model, optim_cfg)
-        last = model.backbone.out_indices[-1]
-        watched = ['backbone.pos_embed', 'backbone.layers.0.attn.qkv.weight', f'backbone.layers.{last}.gamma_2',
-                   'neck.upsample_4x.0.weight', 'decode_head.conv_seg.weight', 'decode_head.fpn_bottleneck.conv.weight',
-                   'auxiliary_head.conv_seg.weight']
-        params = dict(model.named_parameters())
-        before = {k: params[k].detach().clone() for k in watched}
-        train_items = [train_set[0], train_set[1]]
-        capture = Capture(model.backbone)
-        model.train()
-        log_vars = model.train_step(pseudo_collate(train_items), optim_wrapper)
-        capture.remove()
-        for key in ('loss', 'decode.loss_ce', 'aux.loss_ce'):
-            assert key in log_vars, (key, sorted(log_vars))
-            assert torch.isfinite(torch.as_tensor(log_vars[key])), (key, log_vars[key])
-        for key in watched:
-            assert torch.isfinite(params[key]).all(), key
-            assert not torch.equal(params[key], before[key]), f'{key} was not updated by the train step'
-        (train_inputs, ) = capture.inputs
-        assert train_inputs.shape == (2, 6, size, size)
-        for i, item in enumerate(train_items):
-            torch.testing.assert_close(train_inputs[i], expected_backbone_input(item['inputs'], (size, size), to_rgb))
+        check_train_step(cfg, model, [train_set[0], train_set[1]], size, to_rgb, optimizer_step)
 
         # ---- slide test step (B = 2), then per-sample checks against B = 1
         model.eval()
