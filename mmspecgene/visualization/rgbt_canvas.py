@@ -6,7 +6,7 @@ import mmcv
 import numpy as np
 import torch
 from mmengine.fileio import get
-from mmengine.structures import PixelData
+from mmengine.structures import InstanceData, PixelData
 
 
 def read_rgbt_pair(img_path: str, ir_path: str, backend_args: Optional[dict] = None) -> Tuple[np.ndarray, np.ndarray]:
@@ -46,7 +46,7 @@ def split_stack(img: np.ndarray, to_rgb: bool = True) -> Tuple[np.ndarray, np.nd
 def duplicate_boxes(instances, width: int):
     """Copy an InstanceData with boxes repeated at +``width`` (for the thermal half); masks are dropped
     (released masks are box rectangles)."""
-    out = instances.new()
+    out = InstanceData(metainfo=instances.metainfo)
     if 'bboxes' not in instances or len(instances) == 0:
         for key in ('bboxes', 'labels', 'scores'):
             if key in instances:

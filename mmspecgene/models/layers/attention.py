@@ -8,6 +8,7 @@
 * ``rel_pos='bias'``: BEiT-style relative position bias table ``relative_position_bias_table``
   ((2Wh-1)(2Ww-1)+3, num_heads) and index buffer ``relative_position_index`` for a grid plus one cls token.
 """
+import functools
 from typing import Optional, Tuple
 
 import torch
@@ -39,8 +40,13 @@ def beit_relative_position_index(window_size: Tuple[int, int]) -> torch.Tensor:
     """BEiT relative position index for ``Wh*Ww`` tokens plus one cls token.
 
     Returns:
-        Tensor: (Wh*Ww+1, Wh*Ww+1) long, values in [0, (2Wh-1)(2Ww-1)+3).
+        Tensor: (Wh*Ww+1, Wh*Ww+1) long, values in [0, (2Wh-1)(2Ww-1)+3) (a fresh copy of a cached table).
     """
+    return _beit_relative_position_index(tuple(int(v) for v in window_size)).clone()
+
+
+@functools.lru_cache(maxsize=8)
+def _beit_relative_position_index(window_size: Tuple[int, int]) -> torch.Tensor:
     wh, ww = window_size
     num_rel = (2 * wh - 1) * (2 * ww - 1) + 3
     coords = torch.stack(torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing='ij')).flatten(1)
