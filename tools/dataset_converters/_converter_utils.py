@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Shared helpers of the dataset converters (SPEC §10, docs/en_layouts_draft.md).
+"""Shared helpers of the dataset converters (SPEC §10, docs/en/dataset_prepare.md).
 
 One place for: the conversion report, pair checking (existence, identical H×W, label values), copying or hard
 linking (never symlinks), re-encoding on request, COCO json writing with rectangle polygons, VOC XML parsing and
