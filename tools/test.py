@@ -51,6 +51,14 @@ def enable_visualization(cfg, args) -> None:
         hook['enable'] = True
 
 
+def _to_json(value):
+    """Metric values (python or numpy numbers) as floats; anything else as text."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -73,7 +81,7 @@ def main():
     metrics = runner.test()
     if args.metrics_json and runner.rank == 0:
         with open(args.metrics_json, 'w') as f:
-            json.dump({k: float(v) if isinstance(v, (int, float)) else str(v) for k, v in metrics.items()}, f, indent=2)
+            json.dump({k: _to_json(v) for k, v in metrics.items()}, f, indent=2)
 
 
 if __name__ == '__main__':

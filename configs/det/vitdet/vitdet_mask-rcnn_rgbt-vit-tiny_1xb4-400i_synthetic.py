@@ -30,13 +30,13 @@ model = dict(
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=500, max_per_img=300),
         rpn=dict(sampler=dict(num=128)),
-        rcnn=dict(sampler=dict(num=48))),
+        rcnn=dict(sampler=dict(num=64))),
     test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=300)))
 
 optim_wrapper = dict(
     type='OptimWrapper',
     paramwise_cfg=dict(num_layers=4, layer_decay_rate=0.9),
-    optimizer=dict(lr=5e-4),
+    optimizer=dict(lr=1e-3),
     clip_grad=dict(max_norm=1.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
