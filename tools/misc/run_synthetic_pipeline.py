@@ -53,7 +53,10 @@ def pretrain_losses(work_dir: str) -> tuple:
 
 def write_finetune_config(task: str, work_dir: str, init_ckpt: str, data_root: str) -> str:
     """A child config of the synthetic config that initialises the backbone from ``init_ckpt``."""
-    path = osp.join(work_dir, f'{task}_from_pretrain.py')
+    # kept outside the task's work dir: the runner dumps its expanded config there under the same name
+    cfg_dir = osp.join(osp.dirname(work_dir), 'configs')
+    os.makedirs(cfg_dir, exist_ok=True)
+    path = osp.join(cfg_dir, f'{task}_from_pretrain.py')
     base = osp.join(REPO, CONFIGS[task])
     root_key = dict(det='det/', seg='seg/', sod='sod/synthetic/')[task]
     with open(path, 'w') as f:
