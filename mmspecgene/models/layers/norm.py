@@ -29,10 +29,15 @@ class SpecGeneLN2d(nn.LayerNorm):
         super().__init__(num_channels, eps=eps, elementwise_affine=elementwise_affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, ...) -> (B, C, ...)."""
+        """(B, C, ...) -> (B, C, ...), contiguous.
+
+        The result is made contiguous: normalising a channels-last view leaves channels-last strides, and mmcv's
+        CPU/CUDA ``RoIAlign`` reads its input as raw NCHW memory, so a strided map gives scrambled RoI features
+        (the neck's LN2d output feeds the RoI extractors directly).
+        """
         if x.dim() < 2 or x.shape[1] != self.normalized_shape[0]:
             raise ValueError(f'{self.__class__.__name__} expects (B, {self.normalized_shape[0]}, ...) '
                              f'channels-first input, got shape {tuple(x.shape)}')
         x = x.movedim(1, -1)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.movedim(-1, 1)
+        return x.movedim(-1, 1).contiguous()

@@ -184,6 +184,7 @@ def test_neck_levels_and_checks():
     outs = neck((torch.randn(2, 384, 8, 8), ))
     assert [tuple(o.shape) for o in outs] == [(2, 32, s, s) for s in (32, 16, 8, 4, 2)]
     torch.testing.assert_close(outs[4], outs[3][:, :, ::2, ::2])
+    assert all(o.is_contiguous() for o in outs)
     with pytest.raises(ValueError, match='in_channels'):
         RGBTSimpleFPN(backbone_channel=384, in_channels=[384, 768, 1536, 1536])
     with pytest.raises(ValueError, match='backbone channels'):
@@ -293,3 +294,19 @@ def test_mask_rcnn_tiny_loss():
     total.backward()
     assert model.backbone.patch_embed.proj.weight.grad.abs().sum() > 0
     assert model.neck.fpn1[0].weight.grad.abs().sum() > 0
+
+
+def test_roi_features_of_neck_maps_match_torchvision():
+    """mmcv's RoIAlign reads raw NCHW memory: the neck's maps must be laid out so (regression: strided LN2d
+    output once gave scrambled RoI features, and a detector whose RoI head could not learn)."""
+    from mmcv.ops import RoIAlign
+    from torchvision.ops import roi_align
+    torch.manual_seed(0)
+    neck = RGBTSimpleFPN(backbone_channel=384, out_channels=16, num_outs=5).eval()
+    with torch.no_grad():
+        outs = neck((torch.randn(2, 384, 10, 10), ))
+        rois = torch.tensor([[0, 10., 12., 50., 90.], [1, 30., 40., 100., 120.], [1, 0., 0., 160., 160.]])
+        for level, stride in enumerate((4, 8, 16, 32)):
+            ours = RoIAlign(7, spatial_scale=1.0 / stride, sampling_ratio=0, aligned=True)(outs[level], rois)
+            expected = roi_align(outs[level], rois, 7, spatial_scale=1.0 / stride, sampling_ratio=0, aligned=True)
+            torch.testing.assert_close(ours, expected)

@@ -26,6 +26,8 @@ def test_ln2d_matches_formula(shape):
     expected = _reference_ln2d(x, norm.weight, norm.bias, 1e-6)
     torch.testing.assert_close(norm(x), expected, rtol=1e-10, atol=1e-10)
     assert norm(x).shape == x.shape
+    # Contiguous NCHW: mmcv ops such as RoIAlign read raw memory and ignore strides.
+    assert norm(x).is_contiguous()
 
 
 def test_ln2d_eps_is_used():
