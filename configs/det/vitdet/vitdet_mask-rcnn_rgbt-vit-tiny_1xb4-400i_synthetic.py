@@ -38,8 +38,10 @@ optim_wrapper = dict(
     paramwise_cfg=dict(num_layers=4, layer_decay_rate=0.9),
     optimizer=dict(lr=1e-3),
     clip_grad=dict(max_norm=1.0))
+# Warm-up, constant, then one 10x step for the last quarter (the full schedules keep the released constant LR).
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=400, milestones=[300], gamma=0.1),
 ]
 train_cfg = dict(max_iters=400, val_interval=400)
 default_hooks = dict(
