@@ -70,10 +70,17 @@ def _joint_view(rgb: Tensor, thermal: Tensor) -> Optional[Tensor]:
     return rgb.as_strided((rgb.numel() // num_dims, 2, num_dims), (num_dims, offset, 1))
 
 
+def _gram_to_moments(gram: Tensor, moments: Tensor) -> None:
+    """Copy (n, 2, 2) Gram matrices [[aa, ab], [ab, bb]] into rows 2-4 (aa, bb, ab) of the (5, n) moments."""
+    moments[2].copy_(gram[:, 0, 0])
+    moments[3].copy_(gram[:, 1, 1])
+    moments[4].copy_(gram[:, 0, 1])
+
+
 def _row_moments(rgb: Tensor, thermal: Tensor) -> Tensor:
     """Per-token [sum(a), sum(b), sum(a^2), sum(b^2), sum(ab)] as fp32 reductions over D.
 
-    No (..., D) temporary. CPU: sums and one batched 2x2 Gram matrix per token (``bmm``), read directly when both
+    No (..., D) temporary. CPU: row sums and one batched 2x2 Gram matrix per token (``bmm``), read directly when both
     modalities are fp32 halves of one storage (the Siamese layout), else through a reused fp32 buffer of about
     ``CPU_BLOCK_BYTES`` (which also converts fp16/bf16). Other devices: fp32 sums and ``vecdot``, which never uses
     TF32 even when TF32 matmuls are enabled.
@@ -87,14 +94,15 @@ def _row_moments(rgb: Tensor, thermal: Tensor) -> Tensor:
     moments = torch.empty((5, num_rows), dtype=torch.float32, device=rgb.device)
     joint = _joint_view(rgb, thermal) if rgb.device.type == 'cpu' and rgb.dtype == torch.float32 else None
     if joint is not None:
-        # Both modalities in one storage (the Siamese layout): one GEMV for the sums when the halves are adjacent,
+        # Both modalities in one storage (the Siamese layout): one row sum over both halves when they are adjacent,
         # and one batched 2x2 Gram matrix per token.
         if joint.stride(1) == num_rows * num_dims:
+            # A row sum runs on all threads and is about twice as fast as a GEMV with a ones vector.
             flat = rgb.as_strided((2 * num_rows, num_dims), (num_dims, 1))
-            torch.mv(flat, flat.new_ones(num_dims), out=moments[:2].view(-1))
+            torch.sum(flat, dim=-1, out=moments[:2].view(-1))
         else:
             moments[:2] = joint.sum(dim=-1).t()
-        moments[2:] = torch.bmm(joint, joint.transpose(1, 2)).view(num_rows, 4)[:, (0, 3, 1)].t()
+        _gram_to_moments(torch.bmm(joint, joint.transpose(1, 2)), moments)
     elif rgb.device.type == 'cpu':
         rgb_rows, thermal_rows = rgb.reshape(num_rows, num_dims), thermal.reshape(num_rows, num_dims)
         block_rows = max(1, CPU_BLOCK_BYTES // (2 * num_dims * 4))
@@ -109,7 +117,7 @@ def _row_moments(rgb: Tensor, thermal: Tensor) -> Tensor:
                 block[:, 0].copy_(rgb_rows[start:stop])
                 block[:, 1].copy_(thermal_rows[start:stop])
                 moments[:2, start:stop] = block.sum(dim=-1).t()
-                moments[2:, start:stop] = torch.bmm(block, block.transpose(1, 2)).view(-1, 4)[:, (0, 3, 1)].t()
+                _gram_to_moments(torch.bmm(block, block.transpose(1, 2)), moments[:, start:stop])
     else:
         rgb_rows = rgb.reshape(num_rows, num_dims).float()
         thermal_rows = thermal.reshape(num_rows, num_dims).float()
@@ -176,16 +184,16 @@ def compute_cmss(rgb_tokens: Tensor,
         moments = _row_moments(rgb, thermal)  # (5, B, L): sums (2), squares (2), dot
     with torch.no_grad(), single_threaded_on_cpu(rgb.device):
         sums, squares, dot = moments[:2], moments[2:4], moments[4]
-        variances = ((squares - sums.square() / num_dims) / (num_dims - 1)).clamp_min(0)  # (2, B, L)
-        norm_prod = (squares[0] * squares[1]).sqrt().clamp_min(eps)
-        ratio = ((dot / norm_prod + 1) * 0.5).clamp(0.0, 1.0).sqrt()
-        if var_floor is not None:
-            variances = variances.clamp_min(var_floor)
+        # In place on fresh (2, B, L) / (B, L) float64 tensors: these are many small ops, allocations count.
+        variances = torch.sub(squares, sums.square().div_(num_dims)).div_(num_dims - 1)  # (2, B, L)
+        variances.clamp_min_(0.0 if var_floor is None else max(var_floor, 0.0))
+        norm_prod = torch.mul(squares[0], squares[1]).sqrt_().clamp_min_(eps)
+        ratio = torch.div(dot, norm_prod).add_(1).mul_(0.5).clamp_(0.0, 1.0).sqrt_()
         if variant == 'paper':
-            denominator = variances[0] * variances[1]
+            denominator = torch.mul(variances[0], variances[1])
         else:
             denominator = variances[1].square()
-        raw = ratio / denominator
+        raw = ratio.div_(denominator)
 
         finite = torch.isfinite(raw)
         if nonfinite == 'raise':

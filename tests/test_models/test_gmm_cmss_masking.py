@@ -175,6 +175,12 @@ def test_build_mask_outputs_and_interp():
     assert mask.tolist() == [[0, 1, 0, 1, 0, 1], [1, 0, 1, 0, 1, 0]]
     assert ids_shuffle.tolist() == [[4, 0, 2, 1, 3, 5], [1, 3, 5, 0, 2, 4]]
     assert torch.equal(ids_restore, torch.argsort(ids_shuffle, dim=1))
+    # Random kept sets against the sort-based definition: kept in selection order, then the removed ascending.
+    ids_keep = torch.stack([torch.randperm(50, generator=torch.Generator().manual_seed(i))[:7] for i in range(5)])
+    mask, ids_shuffle, ids_restore = build_mask_outputs(ids_keep, 50)
+    expected_rest = torch.argsort(mask, dim=1, stable=True)[:, 7:]
+    assert torch.equal(ids_shuffle, torch.cat([ids_keep, expected_rest], dim=1))
+    assert torch.equal(ids_restore, torch.argsort(ids_shuffle, dim=1))
     import numpy as np
     xp = torch.tensor([0.0, 0.2, 0.5, 0.9], dtype=torch.float64)
     fp = torch.tensor([0.01, 0.04, 0.002, 0.3], dtype=torch.float64)

@@ -247,29 +247,36 @@ def benchmark_pipeline(args) -> Dict[str, float]:
     import mmspecgene.datasets.transforms  # noqa: F401
     init_default_scope('mmpretrain')
     cfgs = pipelines(args)
+    names = ('single', 'paired')
     results, breakdown = {}, {}
     with tempfile.TemporaryDirectory(prefix='mmspecgene_bench_') as root:
         infos = write_synthetic_images(root, args.num_images, args.image_hw)
-        for name in ('single', 'paired'):
-            steps = [Compose([cfg]) for cfg in cfgs[name]]  # timed one by one for the breakdown
-            np.random.seed(0)
-            for info in infos[:2]:  # warm-up (file cache, lazy imports)
+        steps = {name: [Compose([cfg]) for cfg in cfgs[name]] for name in names}  # timed one by one
+        np.random.seed(0)
+        for info in infos[:2]:  # warm-up (file cache, lazy imports)
+            for name in names:
                 Compose(cfgs[name])(dict(info))
-            seconds = np.zeros(len(steps))
-            for _ in range(args.pipeline_repeats):
-                for info in infos:
+        seconds = {name: np.zeros(len(cfgs[name])) for name in names}
+        packed = {}
+        # Interleaved (one sample of each pipeline in turn), so that a change of machine load during the run
+        # affects both alike.
+        for _ in range(args.pipeline_repeats):
+            for info in infos:
+                for name in names:
                     results_dict = dict(info)
-                    for index, step in enumerate(steps):
+                    for index, step in enumerate(steps[name]):
                         start = time.perf_counter()
                         results_dict = step(results_dict)
-                        seconds[index] += time.perf_counter() - start
-            channels = results_dict['inputs'].shape[0]
+                        seconds[name][index] += time.perf_counter() - start
+                    packed[name] = results_dict
+        total = args.num_images * args.pipeline_repeats
+        for name in names:
+            channels = packed[name]['inputs'].shape[0]
             if channels != (6 if name == 'paired' else 3):
                 raise RuntimeError(f'{name} pipeline packed {channels} channels')
-            total = args.num_images * args.pipeline_repeats
-            results[name] = total / seconds.sum()
+            results[name] = total / seconds[name].sum()
             breakdown[name] = ', '.join(f"{cfg['type']} {1000 * sec / total:.2f}"
-                                        for cfg, sec in zip(cfgs[name], seconds))
+                                        for cfg, sec in zip(cfgs[name], seconds[name]))
     ratio = results['single'] / results['paired']
     verdict = 'PASS' if ratio <= ACCEPT_PIPELINE_RATIO else 'FAIL'
     print(f'(b) data pipeline, one process, {cv2.getNumThreads()} cv2 thread(s), {args.image_hw[0]}x'

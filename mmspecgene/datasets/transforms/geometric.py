@@ -97,6 +97,25 @@ class RGBTPad(BaseTransform):
                 f'pad_to_square={self.pad_to_square}, pad_val={self.pad_val})')
 
 
+def resize_channels(img: np.ndarray, size: Tuple[int, int], interpolation: int) -> np.ndarray:
+    """``cv2.resize`` for any channel count, H×W×C → h×w×C with ``size`` = (w, h).
+
+    OpenCV vectorises resizing for 1-4 channels only; a 6-channel [RGB | T] image is split into planes, each
+    plane resized on the fast path, and merged back (values within 1 grey level of a 6-channel ``cv2.resize``).
+    A plane equal to the one before it (a grey thermal image replicated to 3 channels) reuses its result.
+    """
+    if img.ndim == 2 or img.shape[2] <= 4:
+        return cv2.resize(img, size, interpolation=interpolation)
+    planes = cv2.split(img)
+    resized = []
+    for index, plane in enumerate(planes):
+        if index and np.array_equal(plane, planes[index - 1]):
+            resized.append(resized[-1])
+        else:
+            resized.append(cv2.resize(plane, size, interpolation=interpolation))
+    return cv2.merge(resized)
+
+
 @TRANSFORMS.register_module()
 class RGBTRandomResizedCrop(BaseTransform):
     """One random box for both halves, resized to ``scale`` (MAE-style RandomResizedCrop).
@@ -107,8 +126,8 @@ class RGBTRandomResizedCrop(BaseTransform):
         aspect_ratio_range (tuple[float, float]): w/h range of the box.
         max_attempts (int): Tries before falling back to a centre crop.
         interpolation (str): ``bicubic`` by default.
-        backend (str): ``'cv2'`` resizes all 6 channels at once; ``'pillow'`` resizes each 3-channel
-            half separately (the released behaviour).
+        backend (str): ``'cv2'`` (:func:`resize_channels`, one plane at a time); ``'pillow'`` resizes each
+            3-channel half separately (the released behaviour).
     """
 
     def __init__(self,
@@ -150,7 +169,7 @@ class RGBTRandomResizedCrop(BaseTransform):
     def _resize(self, crop: np.ndarray) -> np.ndarray:
         out_h, out_w = self.scale
         if self.backend == 'cv2':
-            return cv2.resize(crop, (out_w, out_h), interpolation=CV2_INTERP[self.interpolation])
+            return resize_channels(crop, (out_w, out_h), CV2_INTERP[self.interpolation])
         halves = [
             np.asarray(Image.fromarray(np.ascontiguousarray(crop[..., i:i + 3])).resize(
                 (out_w, out_h), PIL_INTERP[self.interpolation])) for i in range(0, crop.shape[2], 3)
