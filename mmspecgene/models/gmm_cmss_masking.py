@@ -93,13 +93,14 @@ def greedy_select(cmss: Tensor, noise_first: Tensor, noise_second: Tensor) -> Tu
     distances = (noise.t().contiguous().unsqueeze(-1) - cmss.float().unsqueeze(0)).abs_()
     penalty = torch.zeros((batch_size, num_tokens), dtype=distances.dtype, device=cmss.device)
     current = torch.empty_like(penalty)
-    ids = torch.empty((batch_size, num_slots), dtype=torch.long, device=cmss.device)
-    for slot in range(num_slots):
+    values = torch.empty((batch_size, 1), dtype=distances.dtype, device=cmss.device)
+    ids = torch.empty((num_slots, batch_size, 1), dtype=torch.long, device=cmss.device)
+    for slot in range(num_slots):  # preallocated outputs: these ops are small, allocations count
         torch.add(distances[slot], penalty, out=current)
         # min(dim) returns the first minimal index (lowest position on ties), like argmin, and is faster on CPU.
-        chosen = current.min(dim=1, keepdim=True).indices
-        ids[:, slot:slot + 1] = chosen
-        penalty.scatter_(1, chosen, float('inf'))
+        torch.min(current, dim=1, keepdim=True, out=(values, ids[slot]))
+        penalty.scatter_(1, ids[slot], float('inf'))
+    ids = ids.view(num_slots, batch_size).t()
     return ids[:, :num_first].contiguous(), ids[:, num_first:].contiguous()
 
 
