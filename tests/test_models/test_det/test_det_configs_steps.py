@@ -29,6 +29,7 @@ from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import set_random_seed  # noqa: E402
 
+from mmspecgene.testing.backbone_io import BackboneCapture, expected_rgbt_input  # noqa: E402
 from mmspecgene.utils import register_all_modules  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -36,8 +37,6 @@ DET_CONFIGS = sorted(
     f for f in glob.glob(osp.join(REPO, 'configs', 'det', '**', '*.py'), recursive=True)
     if '_base_' not in osp.relpath(f, REPO).split(osp.sep))
 SMALL_SIZE = 192
-IMAGENET_MEAN = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1)
-IMAGENET_STD = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1)
 
 
 def _size_steps(cfg):
@@ -105,32 +104,6 @@ def load_det_config(path, synthetic_root, ann_dir, size=SMALL_SIZE):
     return cfg, size
 
 
-def expected_backbone_input(packed_img, size):
-    """Independent reference: (6, h, w) BGR uint8 -> (6, size, size) [RGB | T] in RGB order, ImageNet-normalised,
-    zero-padded after normalisation (SPEC §7.2)."""
-    img = packed_img.float()
-    rgb = (img[[2, 1, 0]] - IMAGENET_MEAN) / IMAGENET_STD
-    thermal = (img[[5, 4, 3]] - IMAGENET_MEAN) / IMAGENET_STD
-    out = torch.zeros(6, size, size)
-    out[:, :img.shape[1], :img.shape[2]] = torch.cat([rgb, thermal])
-    return out
-
-
-class Capture:
-    """Forward hooks on the backbone: the inputs it receives and the features it returns."""
-
-    def __init__(self, backbone):
-        self.inputs, self.features = [], []
-        self.handles = [
-            backbone.register_forward_pre_hook(lambda m, args: self.inputs.append(args[0].detach().clone())),
-            backbone.register_forward_hook(lambda m, args, out: self.features.append(out[0].detach().clone())),
-        ]
-
-    def remove(self):
-        for handle in self.handles:
-            handle.remove()
-
-
 @pytest.fixture(scope='module')
 def ann_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp('det_anns'))
@@ -171,7 +144,7 @@ def test_det_config_train_and_test_step(path, synthetic_root, ann_dir):
         params = dict(model.named_parameters())
         before = {k: params[k].detach().clone() for k in watched}
         train_items = [train_set[0], train_set[1]]
-        capture = Capture(model.backbone)
+        capture = BackboneCapture(model.backbone)
         model.train()
         log_vars = model.train_step(pseudo_collate(train_items), optim_wrapper)
         capture.remove()
@@ -184,12 +157,12 @@ def test_det_config_train_and_test_step(path, synthetic_root, ann_dir):
         (train_inputs, ) = capture.inputs
         assert train_inputs.shape == (2, 6, size, size)
         for i, item in enumerate(train_items):
-            torch.testing.assert_close(train_inputs[i], expected_backbone_input(item['inputs'], size))
+            torch.testing.assert_close(train_inputs[i], expected_rgbt_input(item['inputs'], (size, size)))
 
         # ---- test step (B = 2), then per-sample checks against B = 1
         model.eval()
         test_items = [test_set[0], test_set[1]]
-        capture = Capture(model.backbone)
+        capture = BackboneCapture(model.backbone)
         with torch.no_grad():
             results = model.test_step(pseudo_collate(test_items))
         capture.remove()
@@ -206,7 +179,7 @@ def test_det_config_train_and_test_step(path, synthetic_root, ann_dir):
             assert (pred.bboxes[:, 0::2] <= ori_w + 1e-3).all() and (pred.bboxes[:, 1::2] <= ori_h + 1e-3).all()
             assert pred.masks.shape[1:] == (ori_h, ori_w)
         (batch_inputs, ) = capture.inputs
-        (batch_features, ) = capture.features
+        ((batch_features, ), ) = capture.features
         assert batch_inputs.shape == (2, 6, size, size)
         assert batch_features.shape == (2, 2 * model.backbone.embed_dims, size // 16, size // 16)
 
@@ -215,8 +188,8 @@ def test_det_config_train_and_test_step(path, synthetic_root, ann_dir):
             alone = model.data_preprocessor(pseudo_collate([test_items[1]]), False)['inputs']
         assert alone.shape == (1, 6, size, size)
         torch.testing.assert_close(batch_inputs[1, 3:6], alone[0, 3:6], rtol=0, atol=0)
-        torch.testing.assert_close(batch_inputs[1], expected_backbone_input(test_items[1]['inputs'], size))
-        torch.testing.assert_close(batch_inputs[0], expected_backbone_input(test_items[0]['inputs'], size))
+        torch.testing.assert_close(batch_inputs[1], expected_rgbt_input(test_items[1]['inputs'], (size, size)))
+        torch.testing.assert_close(batch_inputs[0], expected_rgbt_input(test_items[0]['inputs'], (size, size)))
         assert not torch.allclose(batch_inputs[1, 3:6], batch_inputs[0, 3:6])
         assert not torch.allclose(batch_inputs[1, 3:6], batch_inputs[1, 0:3])
 

@@ -32,6 +32,7 @@ from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import set_random_seed  # noqa: E402
 
+from mmspecgene.testing.backbone_io import BackboneCapture, expected_rgbt_input  # noqa: E402
 from mmspecgene.utils import register_all_modules  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -41,8 +42,6 @@ SEG_CONFIGS = sorted(
 COMPAT_CONFIGS = [f for f in SEG_CONFIGS if f.endswith('-official-compat.py')]
 SMALL_SIZE = 48
 TEST_IMAGE_SIZE = (160, 128)  # (width, height) of the generated test pairs
-IMAGENET_MEAN = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1)
-IMAGENET_STD = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1)
 
 
 def _task(path):
@@ -131,18 +130,6 @@ def load_seg_config(path, train_root, test_root, size=SMALL_SIZE):
     return cfg, model_cfg, train_set, test_set, size, stride
 
 
-def expected_backbone_input(packed_img, size, to_rgb):
-    """Independent reference: (6, h, w) BGR uint8 -> (6, size, size) [RGB | T], each half reversed to RGB
-    order if ``to_rgb`` says so, ImageNet-normalised (positionally), zero-padded after normalisation."""
-    img = packed_img.float()
-    rgb = img[[2, 1, 0]] if to_rgb[0] else img[[0, 1, 2]]
-    thermal = img[[5, 4, 3]] if to_rgb[1] else img[[3, 4, 5]]
-    out = torch.zeros(6, *size)
-    out[:, :img.shape[1], :img.shape[2]] = torch.cat([(rgb - IMAGENET_MEAN) / IMAGENET_STD,
-                                                      (thermal - IMAGENET_MEAN) / IMAGENET_STD])
-    return out
-
-
 def slide_windows(height, width, crop, stride):
     """(y1, y2, x1, x2) of the slide windows, rows first (SPEC §8.2 slide inference)."""
     rows = max(height - crop + stride[0] - 1, 0) // stride[0] + 1
@@ -153,22 +140,6 @@ def slide_windows(height, width, crop, stride):
             y2, x2 = min(r * stride[0] + crop, height), min(c * stride[1] + crop, width)
             windows.append((max(y2 - crop, 0), y2, max(x2 - crop, 0), x2))
     return windows
-
-
-class Capture:
-    """Hooks on the backbone: the inputs it receives and the feature tuples it returns (one per call)."""
-
-    def __init__(self, backbone):
-        self.inputs, self.features = [], []
-        self.handles = [
-            backbone.register_forward_pre_hook(lambda m, args: self.inputs.append(args[0].detach().clone())),
-            backbone.register_forward_hook(
-                lambda m, args, out: self.features.append([o.detach().clone() for o in out])),
-        ]
-
-    def remove(self):
-        for handle in self.handles:
-            handle.remove()
 
 
 @pytest.fixture(scope='module')
@@ -256,7 +227,7 @@ def check_train_step(cfg, model, train_items, size, to_rgb, optimizer_step=True)
                    'auxiliary_head.conv_seg.weight']
         params = dict(model.named_parameters())
         before = {k: params[k].detach().clone() for k in watched}
-        capture = Capture(model.backbone)
+        capture = BackboneCapture(model.backbone)
         model.train()
         log_vars = model.train_step(batch, optim_wrapper)
         capture.remove()
@@ -269,7 +240,7 @@ def check_train_step(cfg, model, train_items, size, to_rgb, optimizer_step=True)
         (train_inputs, ) = capture.inputs
     assert train_inputs.shape == (2, 6, size, size)
     for i, item in enumerate(train_items):
-        torch.testing.assert_close(train_inputs[i], expected_backbone_input(item['inputs'], (size, size), to_rgb))
+        torch.testing.assert_close(train_inputs[i], expected_rgbt_input(item['inputs'], (size, size), to_rgb))
     assert not torch.allclose(train_inputs[1, 3:6], train_inputs[0, 3:6])
 
 
@@ -309,7 +280,7 @@ def test_seg_config_train_and_test_step(path, optimizer_step, synthetic_root, wi
         assert (width, height) == (round(TEST_IMAGE_SIZE[0] * size / TEST_IMAGE_SIZE[1]), size)
         windows = slide_windows(height, width, size, stride)
         assert len(windows) == 2
-        capture = Capture(model.backbone)
+        capture = BackboneCapture(model.backbone)
         with torch.no_grad():
             results = model.test_step(pseudo_collate(test_items))
         capture.remove()
@@ -329,7 +300,7 @@ def test_seg_config_train_and_test_step(path, optimizer_step, synthetic_root, wi
             alone = [model.data_preprocessor(pseudo_collate([item]), False)['inputs'] for item in test_items]
         for i, item in enumerate(test_items):
             assert alone[i].shape == (1, 6, height, width)
-            torch.testing.assert_close(alone[i][0], expected_backbone_input(item['inputs'], (height, width), to_rgb))
+            torch.testing.assert_close(alone[i][0], expected_rgbt_input(item['inputs'], (height, width), to_rgb))
         for (y1, y2, x1, x2), window_inputs, window_features in zip(windows, capture.inputs, capture.features):
             assert window_inputs.shape == (2, 6, size, size)
             assert len(window_features) == len(model.backbone.out_indices)
