@@ -29,6 +29,7 @@ from mmengine.runner.checkpoint import load_state_dict  # noqa: E402
 from mmspecgene.models.checkpoint import CheckpointMismatchError  # noqa: E402
 from mmspecgene.models.layers.pos_embed import resize_pos_embed_grid  # noqa: E402
 from mmspecgene.testing import checkpoint_layouts as cl  # noqa: E402
+from mmspecgene.testing.config_utils import replace_type  # noqa: E402
 from mmspecgene.utils import register_all_modules  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -43,22 +44,11 @@ RELEASED = [  # (config, number of classes of the released fine-tuned checkpoint
 SEG_TRANSFORM = 'checkpoints/M-SpecGene_VIT-B_seg_transform.pth'
 
 
-def _replace_type(cfg, old, new):
-    if isinstance(cfg, dict):
-        if cfg.get('type') == old:
-            cfg['type'] = new
-        for value in cfg.values():
-            _replace_type(value, old, new)
-    elif isinstance(cfg, (list, tuple)):
-        for value in cfg:
-            _replace_type(value, old, new)
-
-
 def model_cfg_of(path):
     """The config's model (768 x 768, SyncBN -> BN) and the backbone init_cfg it declares."""
     model_cfg = copy.deepcopy(Config.fromfile(path).model)
     init_cfg = model_cfg.backbone.pop('init_cfg', None)
-    _replace_type(model_cfg, 'SyncBN', 'BN')
+    replace_type(model_cfg, 'SyncBN', 'BN')
     return model_cfg, init_cfg
 
 

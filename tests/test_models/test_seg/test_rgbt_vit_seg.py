@@ -19,6 +19,7 @@ from mmspecgene.models.checkpoint import (CheckpointMismatchError, convert_check
 from mmspecgene.models.layers.pos_embed import resize_pos_embed_grid  # noqa: E402
 from mmspecgene.seg.backbones import RGBTViTSeg  # noqa: E402
 from mmspecgene.testing import checkpoint_layouts as cl  # noqa: E402
+from mmspecgene.testing.config_utils import replace_type  # noqa: E402
 
 try:  # the lead's preprocessor; the layout checks do not depend on it
     import mmspecgene.seg.data_preprocessor  # noqa: F401
@@ -40,17 +41,6 @@ def tiny_backbone(**kwargs):
     return RGBTViTSeg(**cfg)
 
 
-def _replace_type(cfg, old, new):
-    if isinstance(cfg, dict):
-        if cfg.get('type') == old:
-            cfg['type'] = new
-        for value in cfg.values():
-            _replace_type(value, old, new)
-    elif isinstance(cfg, (list, tuple)):
-        for value in cfg:
-            _replace_type(value, old, new)
-
-
 def model_cfg(num_classes, tiny):
     cfg = copy.deepcopy(Config.fromfile(BASE_CFG).model.to_dict())
     cfg['decode_head']['num_classes'] = cfg['auxiliary_head']['num_classes'] = num_classes
@@ -62,7 +52,7 @@ def model_cfg(num_classes, tiny):
         cfg['neck']['embed_dim'] = fused
         cfg['decode_head'].update(in_channels=[fused] * 4, channels=TINY_HEADS['channels'])
         cfg['auxiliary_head'].update(in_channels=fused, channels=TINY_HEADS['aux_channels'])
-        _replace_type(cfg, 'SyncBN', 'BN')  # SyncBN needs a process group at forward time
+        replace_type(cfg, 'SyncBN', 'BN')  # SyncBN needs a process group at forward time
         if cfg['data_preprocessor'] is not None:
             cfg['data_preprocessor']['size'] = (TINY_SIZE, TINY_SIZE)
         cfg['test_cfg'] = dict(mode='whole')

@@ -33,6 +33,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import set_random_seed  # noqa: E402
 
 from mmspecgene.testing.backbone_io import BackboneCapture, expected_rgbt_input  # noqa: E402
+from mmspecgene.testing.config_utils import replace_type  # noqa: E402
 from mmspecgene.utils import register_all_modules  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -50,18 +51,6 @@ def _task(path):
 
 def _pair(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-
-
-def replace_type(cfg, old, new):
-    """Replace every ``type=old`` in a nested config by ``new`` (in place)."""
-    if isinstance(cfg, dict):
-        if cfg.get('type') == old:
-            cfg['type'] = new
-        for value in cfg.values():
-            replace_type(value, old, new)
-    elif isinstance(cfg, (list, tuple)):
-        for value in cfg:
-            replace_type(value, old, new)
 
 
 def shrink_image_size(model_cfg, pipelines, size):
