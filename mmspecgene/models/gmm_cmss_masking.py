@@ -141,10 +141,10 @@ def build_mask_outputs(ids_keep: Tensor, num_tokens: int) -> Tuple[Tensor, Tenso
     device = ids_keep.device
     mask = torch.ones(batch_size, num_tokens, device=device)
     mask.scatter_(1, ids_keep, 0.0)
-    removed = mask.long()
+    removed = mask.bool()
     # A removed position goes to slot k + (removed positions before it); kept positions go to a spare last column
     # that is dropped (no sort needed).
-    slots = torch.where(removed.bool(), torch.cumsum(removed, dim=1) + (num_keep - 1), num_tokens)
+    slots = torch.where(removed, torch.cumsum(removed, dim=1) + (num_keep - 1), num_tokens)
     positions = torch.arange(num_tokens, device=device).expand(batch_size, num_tokens)
     ids_shuffle = torch.empty((batch_size, num_tokens + 1), dtype=torch.long, device=device)
     ids_shuffle[:, :num_keep] = ids_keep
@@ -464,11 +464,10 @@ class GMMCMSSMasking(nn.Module):
         """One warm-started log-domain EM step on all-reduced float64 sufficient statistics (SPEC §5.3 item 2, 4)."""
         values = cmss.reshape(-1).double()
         mean, var, weight = self.gmm_mean, self.gmm_var, self.gmm_weight
-        # (K, n) layout: every op runs along the long axis (a softmax over K = 3 per row is ~10x slower on CPU).
+        # (K, n) layout: every op runs along the long axis (a softmax over K = 3 per row of (n, K) is ~4x slower).
         log_prob = ((torch.log(weight.clamp_min(1e-300)) - 0.5 * (math.log(2 * math.pi) + torch.log(var))).unsqueeze(1)
                     - 0.5 * (values.unsqueeze(0) - mean.unsqueeze(1)).square() / var.unsqueeze(1))
-        resp = (log_prob - log_prob.amax(dim=0, keepdim=True)).exp_()  # responsibilities = resp / resp.sum(0)
-        resp = resp.div_(resp.sum(dim=0, keepdim=True))
+        resp = torch.softmax(log_prob, dim=0)  # (K, n) responsibilities
         # [S0 | S1 | S2] from one (K, n) x (n, 3) product, then N appended.
         moments = torch.stack([torch.ones_like(values), values, values.square()], dim=1)
         sums = (resp @ moments).t().reshape(-1)
