@@ -25,7 +25,7 @@ import torch.nn as nn
 from mmengine import dist
 from torch import Tensor
 
-from .cmss import canonical_cmss_variant, cmss_stats, compute_cmss, single_threaded_on_cpu
+from .cmss import CMSS_BACKENDS, canonical_cmss_variant, cmss_stats, compute_cmss, single_threaded_on_cpu
 
 MASKING_MODES = ('clean', 'faithful', 'random')
 MIXTURE_ASSIGNMENTS = ('per_image', 'per_token')
@@ -209,6 +209,8 @@ class GMMCMSSMasking(nn.Module):
         check_invariants (bool): per-call device-side asserts (no host sync) that kept counts match the budgets
             and the visible sets are disjoint (so each ids_shuffle is a permutation). On CUDA a violation surfaces
             as a device-side assert at a later launch.
+        cmss_backend (str): ``'auto'`` | ``'eager'`` | ``'compiled'``, see :func:`compute_cmss` (``'auto'``: one
+            fused ``torch.compile`` pass over the tokens on the CPU for large batches, eager torch ops otherwise).
     """
 
     def __init__(self,
@@ -230,7 +232,8 @@ class GMMCMSSMasking(nn.Module):
                  tick_every: float = 267.69,
                  on_singular: str = 'raise',
                  check_sync_every: int = 0,
-                 check_invariants: bool = True) -> None:
+                 check_invariants: bool = True,
+                 cmss_backend: str = 'auto') -> None:
         super().__init__()
         if mode not in MASKING_MODES:
             raise ValueError(f'GMMCMSSMasking: mode={mode!r}; expected one of {MASKING_MODES}.')
@@ -239,6 +242,8 @@ class GMMCMSSMasking(nn.Module):
                              f'{MIXTURE_ASSIGNMENTS}.')
         if first_selector not in SELECTORS:
             raise ValueError(f'GMMCMSSMasking: first_selector={first_selector!r}; expected one of {SELECTORS}.')
+        if cmss_backend not in CMSS_BACKENDS:
+            raise ValueError(f'GMMCMSSMasking: cmss_backend={cmss_backend!r}; expected one of {CMSS_BACKENDS}.')
         if on_singular not in SINGULAR_ACTIONS:
             raise ValueError(f'GMMCMSSMasking: on_singular={on_singular!r}; expected one of {SINGULAR_ACTIONS}.')
         if not 0.0 < mask_ratio < 1.0:
@@ -276,6 +281,7 @@ class GMMCMSSMasking(nn.Module):
         self.on_singular = on_singular
         self.check_sync_every = int(check_sync_every)
         self.check_invariants = bool(check_invariants)
+        self.cmss_backend = cmss_backend
         self.total_ticks = None if total_ticks is None else int(total_ticks)
 
         self.base_keep = keep_count(self.num_tokens, self.mask_ratio)
@@ -385,7 +391,8 @@ class GMMCMSSMasking(nn.Module):
             max_floor=None if self.mode == 'faithful' else 1e-12,
             reduce_max=self.mode != 'faithful',
             nonfinite='raise' if self.mode == 'faithful' else 'replace',
-            return_stats=True)
+            return_stats=True,
+            backend=self.cmss_backend)
 
     def mask_from_cmss(self, cmss: Tensor, cmss_raw_stats: Optional[Dict[str, Tensor]] = None) -> Dict[str, Tensor]:
         """The masking step of ``forward`` from a precomputed (B, L) CMSS map (same outputs, same state update).
@@ -757,4 +764,4 @@ class GMMCMSSMasking(nn.Module):
                 f'base_keep={self.base_keep}, max_keep_bias={self.max_keep_bias}, '
                 f'num_components={self.num_components}, total_ticks={self.total_ticks}, '
                 f'cmss_variant={self.cmss_variant}, mixture_assignment={self.mixture_assignment}, '
-                f'first_selector={self.first_selector}')
+                f'first_selector={self.first_selector}, cmss_backend={self.cmss_backend}')

@@ -158,3 +158,68 @@ def test_cmss_same_for_joint_and_separate_storage(block_bytes, monkeypatch):
                                                                                       thermal.half().float()))
     # Blocked and one-block results agree with the direct per-token formula.
     torch.testing.assert_close(expected.double(), reference_cmss(rgb, thermal, 'paper'), rtol=1e-4, atol=1e-6)
+
+
+def test_cmss_compiled_backend_matches_direct_formula_and_eager():
+    """The fused torch.compile kernel (the CPU default for large batches) computes the same CMSS."""
+    rgb, thermal = make_tokens(batch_size=4, num_tokens=12, dim=40, seed=8)
+    rgb[0, 0] = 0.0  # zero vector
+    rgb[1, 2], thermal[1, 2] = 2.5, 1.0  # constant tokens: zero variance
+    joint = torch.cat([rgb, thermal])  # the Siamese layout
+    cases = [
+        (dict(variant='paper'), joint[:4], joint[4:]),
+        (dict(variant='released', var_floor=None, max_floor=None, reduce_max=False), rgb, thermal),
+    ]
+    for kwargs, rgb_tokens, thermal_tokens in cases:
+        compiled, stats = compute_cmss(rgb_tokens, thermal_tokens, backend='compiled', return_stats=True, **kwargs)
+        eager, eager_stats = compute_cmss(rgb_tokens, thermal_tokens, backend='eager', return_stats=True, **kwargs)
+        assert compiled.dtype == torch.float32 and compiled.shape == (4, 12)
+        torch.testing.assert_close(compiled, eager, rtol=1e-5, atol=1e-7)
+        assert int(stats['nonfinite']) == int(eager_stats['nonfinite'])
+    # Floors on: the direct formula, zero vectors and zero variance included; one compiled kernel for every shape.
+    torch.testing.assert_close(
+        compute_cmss(joint[:4], joint[4:], backend='compiled').double(),
+        reference_cmss(rgb, thermal, 'paper'),
+        rtol=1e-4,
+        atol=1e-6)
+    torch.testing.assert_close(
+        compute_cmss(rgb[:3, :5], thermal[:3, :5], backend='compiled').double(),
+        reference_cmss(rgb[:3, :5], thermal[:3, :5], 'paper'),
+        rtol=1e-4,
+        atol=1e-6)
+    half_rgb, half_thermal = rgb.half(), thermal.half()
+    torch.testing.assert_close(
+        compute_cmss(half_rgb, half_thermal, backend='compiled').double(),
+        reference_cmss(half_rgb, half_thermal, 'paper'),
+        rtol=1e-4,
+        atol=1e-6)
+
+
+def test_cmss_auto_backend_compiles_large_cpu_inputs_only(monkeypatch):
+    rgb, thermal = make_tokens(batch_size=2, num_tokens=8, dim=16, seed=9)
+    assert cmss_module.resolve_cmss_backend('auto', rgb) == 'eager'  # 256 elements: below the threshold
+    assert cmss_module.resolve_cmss_backend('eager', rgb) == 'eager'
+    assert cmss_module.resolve_cmss_backend('compiled', rgb) == 'compiled'
+    with pytest.raises(ValueError, match="Unknown CMSS backend 'triton'"):
+        compute_cmss(rgb, thermal, backend='triton')
+    monkeypatch.setattr(cmss_module, 'COMPILE_MIN_ELEMENTS', rgb.numel())
+    assert cmss_module.resolve_cmss_backend('auto', rgb) == 'compiled'
+    assert cmss_module.resolve_cmss_backend('auto', rgb[:1]) == 'eager'
+
+
+def test_cmss_auto_backend_falls_back_to_eager_when_compiling_fails(monkeypatch):
+    rgb, thermal = make_tokens(batch_size=2, num_tokens=8, dim=16, seed=10)
+    expected = compute_cmss(rgb, thermal, backend='eager')
+
+    def failing_compile(*args):
+        raise OSError('no C++ compiler')
+
+    monkeypatch.setattr(cmss_module._CompiledCMSS, 'function', failing_compile)
+    monkeypatch.setattr(cmss_module._CompiledCMSS, 'error', None)
+    monkeypatch.setattr(cmss_module, 'COMPILE_MIN_ELEMENTS', 1)
+    with pytest.raises(RuntimeError, match="backend='compiled'.*no C\\+\\+ compiler"):
+        compute_cmss(rgb, thermal, backend='compiled')
+    assert cmss_module._CompiledCMSS.error is None  # an explicit request does not change 'auto'
+    torch.testing.assert_close(compute_cmss(rgb, thermal, backend='auto'), expected)
+    assert 'no C++ compiler' in cmss_module._CompiledCMSS.error
+    assert cmss_module.resolve_cmss_backend('auto', rgb) == 'eager'  # no second attempt

@@ -76,6 +76,25 @@ def test_keep_counts_and_defaults():
         masker(*make_tokens(num_tokens=100))
 
 
+def test_cmss_backends_give_the_same_masks():
+    rgb, thermal = make_tokens(batch_size=3, dim=24, seed=11)
+    tokens = torch.cat([rgb, thermal])  # the Siamese layout
+    maskers = {backend: GMMCMSSMasking(total_ticks=4, cmss_backend=backend) for backend in ('eager', 'compiled')}
+    assert 'cmss_backend=compiled' in repr(maskers['compiled'])
+    for cur_iter in range(3):
+        outputs = {}
+        for backend, masker in maskers.items():
+            masker.set_progress(cur_iter, 8)
+            outputs[backend] = masker(tokens[:3], tokens[3:])
+            masker.update_losses(torch.tensor(0.6), torch.tensor(0.5))
+        torch.testing.assert_close(outputs['compiled']['cmss'], outputs['eager']['cmss'], rtol=1e-5, atol=1e-7)
+        for key in ('rgb_ids_keep', 'thermal_ids_keep', 'rgb_ids_restore', 'thermal_ids_restore'):
+            assert torch.equal(outputs['compiled'][key], outputs['eager'][key]), key
+    torch.testing.assert_close(maskers['compiled'].gmm_mean, maskers['eager'].gmm_mean)
+    with pytest.raises(ValueError, match="cmss_backend='jit'"):
+        GMMCMSSMasking(cmss_backend='jit')
+
+
 def test_em_step_matches_sklearn():
     sklearn_mixture = pytest.importorskip('sklearn.mixture')
     import numpy as np
@@ -372,8 +391,9 @@ def test_faithful_budget_violation_raises():
         masker(*make_tokens())
 
 
-def test_no_host_sync_calls_in_the_iteration_path(monkeypatch):
-    masker = GMMCMSSMasking(total_ticks=2)
+@pytest.mark.parametrize('cmss_backend', ['eager', 'compiled'])
+def test_no_host_sync_calls_in_the_iteration_path(cmss_backend, monkeypatch):
+    masker = GMMCMSSMasking(total_ticks=2, cmss_backend=cmss_backend)
     tokens = make_tokens()
     masker.set_progress(0, 100)
     masker(*tokens)  # first call outside the guard

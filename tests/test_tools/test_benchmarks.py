@@ -22,6 +22,8 @@ def test_benchmark_masking_prints_kept_counts_and_ratio():
     # both methods keep 19 tokens per modality with disjoint visible sets
     assert re.search(r'released port: kept rgb/thermal per image = 19/19, overlap = 0', out)
     assert re.search(r'mmspecgene clean: kept rgb/thermal per image = 19/19, overlap = 0', out)
+    assert re.search(r'mmspecgene clean, eager CMSS: kept rgb/thermal per image = 19/19, overlap = 0', out)
+    assert re.search(r'cmss_backend=auto \(eager\)', out)  # tiny tokens: below the compile threshold
     assert re.search(r'speed-up\s*:\s*[\d.]+x', out) and 'breakdown' in out
 
 

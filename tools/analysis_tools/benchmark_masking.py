@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from mmspecgene.models import GMMCMSSMasking
+from mmspecgene.models.cmss import CMSS_BACKENDS, resolve_cmss_backend
 
 
 class ReleasedMaskingPort:
@@ -173,6 +174,12 @@ def parse_args():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--breakdown', action='store_true', help='also time the CMSS and the rest separately')
     parser.add_argument(
+        '--cmss-backend',
+        choices=CMSS_BACKENDS,
+        default='auto',
+        help='CMSS backend of the timed masker (default: auto, as in training); a masker with the eager CMSS is '
+        'always timed alongside')
+    parser.add_argument(
         '--separate-inputs',
         action='store_true',
         help='RGB and thermal tokens in two tensors (default: the two halves of one (2B, L, D) tensor, as the '
@@ -200,31 +207,44 @@ def main():
         rgb_tokens, thermal_tokens = tokens[:args.batch_size], tokens[args.batch_size:]
 
     port = ReleasedMaskingPort(num_tokens=args.num_tokens, seed=args.seed)
-    masker = GMMCMSSMasking(num_tokens=args.num_tokens, mode='clean', total_ticks=100,
-                            curriculum_seed=args.seed).to(device)
+    masker = GMMCMSSMasking(num_tokens=args.num_tokens, mode='clean', total_ticks=100, curriculum_seed=args.seed,
+                            cmss_backend=args.cmss_backend).to(device)
+    eager_masker = GMMCMSSMasking(num_tokens=args.num_tokens, mode='clean', total_ticks=100,
+                                  curriculum_seed=args.seed, cmss_backend='eager').to(device)
     max_iters = 10**6  # no curriculum tick inside the timed iterations (one per 10^4 iterations)
     zero = torch.zeros((), device=device)
 
     def run_port(step):
         return port(rgb_tokens, thermal_tokens)
 
-    def run_clean(step):
-        masker.set_progress(step, max_iters)
-        outputs = masker(rgb_tokens, thermal_tokens)
-        masker.update_losses(zero, zero)
-        return outputs
+    def clean_runner(clean_masker):
 
-    for name, outputs in (('released port', run_port(0)), ('mmspecgene clean', run_clean(0))):
+        def run_clean(step):
+            clean_masker.set_progress(step, max_iters)
+            outputs = clean_masker(rgb_tokens, thermal_tokens)
+            clean_masker.update_losses(zero, zero)
+            return outputs
+
+        return run_clean
+
+    run_clean, run_eager = clean_runner(masker), clean_runner(eager_masker)
+    # The first call of a compiled backend compiles (seconds), outside the timed rounds.
+    for name, outputs in (('released port', run_port(0)), ('mmspecgene clean', run_clean(0)),
+                          ('mmspecgene clean, eager CMSS', run_eager(0))):
         overlap = int(((outputs['rgb_mask'] == 0) & (outputs['thermal_mask'] == 0)).sum())
         kept = [int((outputs[f'{m}_mask'] == 0).sum(1).min()) for m in ('rgb', 'thermal')]
         print(f'{name}: kept rgb/thermal per image = {kept[0]}/{kept[1]}, overlap = {overlap}')
 
-    times = time_calls(dict(port=run_port, clean=run_clean), args.iters, args.warmup, device)
+    times = time_calls(dict(port=run_port, clean=run_clean, eager=run_eager), args.iters, args.warmup, device)
+    backend = resolve_cmss_backend(args.cmss_backend, rgb_tokens)
     print(f'device={device} threads={torch.get_num_threads()} B={args.batch_size} L={args.num_tokens} '
-          f'D={args.dim} iters={args.iters} inputs={"separate" if args.separate_inputs else "one (2B, L, D) tensor"}')
-    print(f'released port     : {times["port"]:9.2f} ms/iter')
-    print(f'mmspecgene (clean): {times["clean"]:9.2f} ms/iter')
-    print(f'speed-up          : {times["port"] / times["clean"]:9.2f}x')
+          f'D={args.dim} iters={args.iters} inputs={"separate" if args.separate_inputs else "one (2B, L, D) tensor"} '
+          f'cmss_backend={args.cmss_backend} ({backend})')
+    print(f'released port                 : {times["port"]:9.2f} ms/iter')
+    print(f'mmspecgene (clean)            : {times["clean"]:9.2f} ms/iter')
+    print(f'mmspecgene (clean, eager CMSS): {times["eager"]:9.2f} ms/iter')
+    print(f'speed-up                      : {times["port"] / times["clean"]:9.2f}x '
+          f'(eager CMSS: {times["port"] / times["eager"]:.2f}x)')
     if args.breakdown:
         port_cmss = port.cmss(rgb_tokens, thermal_tokens)
         clean_cmss, raw_stats = masker.compute_cmss(rgb_tokens, thermal_tokens)
