@@ -216,8 +216,9 @@ def _unnormalised_cmss(rgb: Tensor, thermal: Tensor, backend: str, variant: str,
                 '(two passes over the tokens) is used from now on.',
                 logger='current',
                 level=logging.WARNING)
-    with single_threaded_on_cpu(rgb.device):
-        return _raw_cmss(_row_moments(rgb, thermal), num_dims, variant, eps, var_floor)
+    moments = _row_moments(rgb, thermal)  # all threads: passes over the tokens
+    with single_threaded_on_cpu(rgb.device):  # small ops on (5, B, L)
+        return _raw_cmss(moments, num_dims, variant, eps, var_floor)
 
 
 def compute_cmss(rgb_tokens: Tensor,

@@ -223,3 +223,28 @@ def test_cmss_auto_backend_falls_back_to_eager_when_compiling_fails(monkeypatch)
     torch.testing.assert_close(compute_cmss(rgb, thermal, backend='auto'), expected)
     assert 'no C++ compiler' in cmss_module._CompiledCMSS.error
     assert cmss_module.resolve_cmss_backend('auto', rgb) == 'eager'  # no second attempt
+
+
+def test_cmss_token_passes_use_all_threads_and_small_ops_one(monkeypatch):
+    """The eager passes over the tokens run on every intra-op thread; only the (5, B, L) epilogue runs on one."""
+    rgb, thermal = make_tokens(batch_size=2, num_tokens=8, dim=16, seed=12)
+    seen = {}
+    row_moments, raw_cmss = cmss_module._row_moments, cmss_module._raw_cmss
+
+    def recording(name, function):
+
+        def wrapper(*args, **kwargs):
+            seen[name] = torch.get_num_threads()
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(cmss_module, '_row_moments', recording('moments', row_moments))
+    monkeypatch.setattr(cmss_module, '_raw_cmss', recording('epilogue', raw_cmss))
+    num_threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        compute_cmss(rgb, thermal, backend='eager')
+    finally:
+        torch.set_num_threads(num_threads)
+    assert seen == dict(moments=2, epilogue=1)
