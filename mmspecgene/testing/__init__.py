@@ -1,2 +1,2 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Host-free test helpers: checkpoint layout fixtures, backbone input/output capture, config edits."""
+"""Host-free test helpers: checkpoint layout fixtures, backbone input/output capture, config edits, script import."""

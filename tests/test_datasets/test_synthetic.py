@@ -1,5 +1,4 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -14,6 +13,7 @@ import pytest
 from mmspecgene.datasets.synthetic import (SYNTHETIC_DET_CLASSES, SYNTHETIC_SEG_CLASSES, SYNTHETIC_SEG_PALETTE,
                                            SYNTHETIC_SOD_PALETTE, is_night_index, make_all, make_det, make_pretrain,
                                            make_seg, make_sod)
+from mmspecgene.testing.scripts import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLI_PATH = REPO_ROOT / 'tools' / 'misc' / 'make_synthetic_rgbt.py'
@@ -324,10 +324,7 @@ def test_overwrite_and_bad_arguments(tmp_path):
 
 
 def _load_cli():
-    spec = importlib.util.spec_from_file_location('make_synthetic_rgbt', CLI_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(CLI_PATH)
 
 
 def test_cli_subprocess(tmp_path):

@@ -1,6 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """SOD evaluation (SPEC §9): evaluator, CLI and SODMetric versus PySODMetrics."""
-import importlib.util
 import json
 import warnings
 from pathlib import Path
@@ -16,6 +15,7 @@ from mmspecgene.evaluation.sod import (SOD_METRIC_KEYS, SODEvaluator,  # noqa
                                        load_gt, load_pred, normalize_gt,
                                        pair_files)
 from mmspecgene.evaluation.sod_metric import SODMetric  # noqa: E402
+from mmspecgene.testing.scripts import load_script  # noqa: E402
 
 CLI_PATH = (Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' /
             'sod_eval.py')
@@ -112,10 +112,7 @@ def write_maps(folder, maps, names, suffix='.png'):
 
 
 def load_cli():
-    spec = importlib.util.spec_from_file_location('sod_eval_cli', CLI_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(CLI_PATH, 'sod_eval_cli')
 
 
 # --------------------------------------------------------------- core

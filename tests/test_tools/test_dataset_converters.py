@@ -1,6 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """Dataset converters on tiny fake raw trees: layout, json contents, report lines, --strict, label remapping."""
-import importlib.util
+import importlib
 import json
 import os
 import os.path as osp
@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+from mmspecgene.testing.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 CONVERTER_DIR = REPO / 'tools' / 'dataset_converters'
@@ -24,10 +26,7 @@ utils = importlib.import_module('_converter_utils')
 
 def load(name):
     """Import a converter script as a module."""
-    spec = importlib.util.spec_from_file_location(f'converter_{name}', CONVERTER_DIR / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(CONVERTER_DIR / f'{name}.py', f'converter_{name}')
 
 
 def write_image(path, height=6, width=8, value=100):

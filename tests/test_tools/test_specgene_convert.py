@@ -1,7 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """tools/model_converters/specgene_convert.py (SPEC §6.5)."""
 import hashlib
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -12,6 +11,7 @@ import torch
 
 from mmspecgene.models.checkpoint import detect_format, load_checkpoint_file, released_to_mmspecgene
 from mmspecgene.testing import checkpoint_layouts as cl
+from mmspecgene.testing.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLI = osp.join(REPO, 'tools', 'model_converters', 'specgene_convert.py')
@@ -25,10 +25,7 @@ def run_cli(*args):
 
 
 def load_cli_module():
-    spec = importlib.util.spec_from_file_location('specgene_convert', CLI)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(CLI)
 
 
 def run_main(capsys, *args):

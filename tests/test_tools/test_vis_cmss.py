@@ -1,12 +1,13 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """tools/analysis_tools/vis_cmss.py: the figure, the masks it shows and the checkpoint it loads."""
-import importlib.util
 import os.path as osp
 
 import cv2
 import numpy as np
 import pytest
 import torch
+
+from mmspecgene.testing.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLI = osp.join(REPO, 'tools', 'analysis_tools', 'vis_cmss.py')
@@ -15,10 +16,7 @@ CFG = osp.join(REPO, 'configs', 'pretrain', 'specgene', 'specgene_vit-tiny-p16_1
 
 @pytest.fixture(scope='module')
 def vis_cmss():
-    spec = importlib.util.spec_from_file_location('vis_cmss', CLI)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(CLI)
 
 
 def _pair(root):
