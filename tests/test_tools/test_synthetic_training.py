@@ -2,12 +2,11 @@
 """Acceptance runs: the synthetic configs learn on CPU, through the project's CLIs (det: slow, ``--runslow``)."""
 import glob
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
+
+from mmspecgene.testing.scripts import run_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = 'configs/det/vitdet/vitdet_mask-rcnn_rgbt-vit-tiny_1xb4-400i_synthetic.py'
@@ -19,13 +18,6 @@ PRE_CFG = 'configs/pretrain/specgene/specgene_vit-tiny-p16_1xb16-30e_synthetic.p
 MAX_PRETRAIN_LOSS_RATIO = 0.6
 
 
-def _run(args):
-    env = dict(os.environ, PYTHONPATH=REPO)
-    proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, f'{" ".join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}'
-    return proc.stdout + proc.stderr
-
-
 @pytest.mark.slow
 def test_synthetic_det_config_learns(tmp_path, synthetic_root):
     """The shipped synthetic det config, unchanged apart from the data root, trains from scratch and detects."""
@@ -35,10 +27,10 @@ def test_synthetic_det_config_learns(tmp_path, synthetic_root):
             f'test_dataloader.dataset.data_root={data}', f'val_evaluator.ann_file={ann}',
             f'test_evaluator.ann_file={ann}']
     work = str(tmp_path / 'det')
-    _run([sys.executable, 'tools/train.py', DET_CFG, '--work-dir', work] + opts)
+    run_script(['tools/train.py', DET_CFG, '--work-dir', work] + opts, REPO)
     metrics_file = str(tmp_path / 'metrics.json')
-    _run([sys.executable, 'tools/test.py', DET_CFG, osp.join(work, 'iter_400.pth'), '--work-dir', work,
-          '--metrics-json', metrics_file] + opts)
+    run_script(['tools/test.py', DET_CFG, osp.join(work, 'iter_400.pth'), '--work-dir', work, '--metrics-json',
+                metrics_file] + opts, REPO)
     metrics = json.load(open(metrics_file))
     assert metrics['coco/bbox_mAP'] >= MIN_DET_BBOX_MAP, metrics
     assert metrics['coco/bbox_mAP_50'] > metrics['coco/bbox_mAP'], metrics
@@ -47,8 +39,8 @@ def test_synthetic_det_config_learns(tmp_path, synthetic_root):
 def test_synthetic_pretrain_config_learns(tmp_path, synthetic_root):
     """The shipped synthetic pretraining config reconstructs far better at its end than at its start."""
     work = str(tmp_path / 'pretrain')
-    _run([sys.executable, 'tools/train.py', PRE_CFG, '--work-dir', work, '--cfg-options',
-          f'train_dataloader.dataset.data_root={osp.join(synthetic_root, "pretrain")}/'])
+    run_script(['tools/train.py', PRE_CFG, '--work-dir', work, '--cfg-options',
+                f'train_dataloader.dataset.data_root={osp.join(synthetic_root, "pretrain")}/'], REPO)
     scalars = glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))
     assert len(scalars) == 1, scalars
     with open(scalars[0]) as f:

@@ -7,7 +7,7 @@ import os.path as osp
 import subprocess
 import sys
 
-import pytest
+from mmspecgene.testing.scripts import run_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = 'configs/det/vitdet/vitdet_mask-rcnn_rgbt-vit-tiny_1xb4-400i_synthetic.py'
@@ -15,11 +15,8 @@ SEG_CFG = 'configs/seg/upernet/upernet_rgbt-vit-tiny_1xb4-400i_synthetic.py'
 PRE_CFG = 'configs/pretrain/specgene/specgene_vit-tiny-p16_1xb16-30e_synthetic.py'
 
 
-def _run(args, **kwargs):
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
-    proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, **kwargs)
-    assert proc.returncode == 0, f'{" ".join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}'
-    return proc.stdout + proc.stderr
+def _run(args):
+    return run_script(args, REPO, env=dict(OMP_NUM_THREADS='1'))
 
 
 def _seg_options(root, iters):
@@ -34,16 +31,16 @@ def _seg_options(root, iters):
 def test_train_resume_load_from_and_test(tmp_path, synthetic_root):
     """Checkpoints that mmengine saved (HistoryBuffer, numpy) resume and load under torch>=2.6."""
     work = str(tmp_path / 'seg')
-    _run([sys.executable, 'tools/train.py', SEG_CFG, '--work-dir', work] + _seg_options(synthetic_root, 2))
+    _run(['tools/train.py', SEG_CFG, '--work-dir', work] + _seg_options(synthetic_root, 2))
     assert osp.exists(osp.join(work, 'iter_2.pth'))
-    log = _run([sys.executable, 'tools/train.py', SEG_CFG, '--work-dir', work, '--resume'] +
+    log = _run(['tools/train.py', SEG_CFG, '--work-dir', work, '--resume'] +
                _seg_options(synthetic_root, 3))
     assert 'resumed' in log.lower() and osp.exists(osp.join(work, 'iter_3.pth'))
     work2 = str(tmp_path / 'seg_load')
-    _run([sys.executable, 'tools/train.py', SEG_CFG, '--work-dir', work2] + _seg_options(synthetic_root, 1) +
+    _run(['tools/train.py', SEG_CFG, '--work-dir', work2] + _seg_options(synthetic_root, 1) +
          [f'load_from={osp.join(work, "iter_3.pth")}'])
     metrics = str(tmp_path / 'metrics.json')
-    _run([sys.executable, 'tools/test.py', SEG_CFG, osp.join(work, 'iter_3.pth'), '--work-dir', work,
+    _run(['tools/test.py', SEG_CFG, osp.join(work, 'iter_3.pth'), '--work-dir', work,
           '--metrics-json', metrics, '--show-dir', 'vis'] + _seg_options(synthetic_root, 3))
     result = json.load(open(metrics))
     assert {'mIoU', 'aAcc', 'mAcc', 'mIoU_excl_bg'} <= set(result)
@@ -58,32 +55,32 @@ def test_det_train_test_and_demo(tmp_path, synthetic_root):
             f'test_evaluator.ann_file={data}annotations/synthetic_test.json', 'train_cfg.max_iters=2',
             'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
             'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0']
-    _run([sys.executable, 'tools/train.py', DET_CFG, '--work-dir', work] + opts)
+    _run(['tools/train.py', DET_CFG, '--work-dir', work] + opts)
     ckpt = osp.join(work, 'iter_2.pth')
     metrics = str(tmp_path / 'det_metrics.json')
-    _run([sys.executable, 'tools/test.py', DET_CFG, ckpt, '--work-dir', work, '--metrics-json', metrics] + opts)
+    _run(['tools/test.py', DET_CFG, ckpt, '--work-dir', work, '--metrics-json', metrics] + opts)
     assert 'coco/bbox_mAP' in json.load(open(metrics))
     rgb = sorted(glob.glob(osp.join(data, 'visible', 'test', '*.jpg')))[0]
     ir = rgb.replace(osp.join('det', 'visible'), osp.join('det', 'infrared'))
     out_file = str(tmp_path / 'demo.png')
-    _run([sys.executable, 'demo/rgbt_det_demo.py', rgb, ir, DET_CFG, ckpt, '--out-file', out_file,
+    _run(['demo/rgbt_det_demo.py', rgb, ir, DET_CFG, ckpt, '--out-file', out_file,
           '--score-thr', '0.0'])
     import cv2
     drawn = cv2.imread(out_file)
     assert drawn is not None and drawn.shape[1] == 2 * cv2.imread(rgb).shape[1]  # RGB‖thermal
     out_dir = str(tmp_path / 'browse')
-    _run([sys.executable, 'tools/analysis_tools/browse_dataset.py', DET_CFG, '--output-dir', out_dir, '--num', '2',
+    _run(['tools/analysis_tools/browse_dataset.py', DET_CFG, '--output-dir', out_dir, '--num', '2',
           '--cfg-options', f'train_dataloader.dataset.data_root={data}'])
     assert len(glob.glob(osp.join(out_dir, '*'))) == 2
 
 
 def test_seg_demo(tmp_path, synthetic_root):
     work = str(tmp_path / 'segdemo')
-    _run([sys.executable, 'tools/train.py', SEG_CFG, '--work-dir', work] + _seg_options(synthetic_root, 1))
+    _run(['tools/train.py', SEG_CFG, '--work-dir', work] + _seg_options(synthetic_root, 1))
     rgb = sorted(glob.glob(osp.join(synthetic_root, 'seg', 'visible', 'val', '*.png')))[0]
     ir = rgb.replace(osp.join('seg', 'visible'), osp.join('seg', 'infrared'))
     out_file = str(tmp_path / 'seg_demo.png')
-    log = _run([sys.executable, 'demo/rgbt_seg_demo.py', rgb, ir, SEG_CFG, osp.join(work, 'iter_1.pth'),
+    log = _run(['demo/rgbt_seg_demo.py', rgb, ir, SEG_CFG, osp.join(work, 'iter_1.pth'),
                 '--out-file', out_file])
     assert osp.exists(out_file) and 'classes present' in log
 
