@@ -38,3 +38,13 @@ def synthetic_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('synthetic')
     make_all(str(root), seed=0)
     return str(root)
+
+
+@pytest.fixture(scope='session')
+def camera_root(tmp_path_factory):
+    """A few frames per task at real camera sizes (1280x1024, 640x512) with 3-channel grey thermal; the 1280x1024
+    pretraining pair has a 640x512 thermal image. Det/SOD: 1 train + 2 test, seg: 1 train + 2 val, pretrain: 3."""
+    from mmspecgene.datasets.synthetic import make_all
+    root = tmp_path_factory.mktemp('synthetic_camera')
+    make_all(str(root), num_pretrain=3, num_train=1, num_test=2, seed=1, camera_frames=2)
+    return str(root)

@@ -35,6 +35,13 @@ distractors are background.
 Every sample is generated from its own ``numpy.random.Generator`` seeded with ``(seed, task, split, index)``, so
 output is deterministic for a seed, differs between samples and between seeds, and any sample can be regenerated
 alone. RGB files are ordinary colour files (cv2 writes BGR order on disk); thermal files are single-channel grey.
+
+Camera frames (``camera_frames=N`` in every writer, ``--camera-frames N`` in the CLI): the last ``N`` samples of each
+split are drawn at real camera sizes, alternately 1280×1024 (LLVIP) and 640×512 (FLIR/KAIST-class thermal cores),
+so that every test pipeline really resizes them, and their thermal image is stored as a 3-channel grey file (as
+LLVIP ships its infrared JPEGs). In the pretraining layout, which pairs files by an explicit list, the 1280×1024
+camera pairs also have a thermal image at its native 640×512, half the RGB resolution (load them with
+``LoadRGBTImagePair(size_mismatch='resize_thermal')``).
 """
 import json
 import os
@@ -57,12 +64,15 @@ SYNTHETIC_SOD_METAINFO = dict(classes=SYNTHETIC_SOD_CLASSES, palette=SYNTHETIC_S
 SYNTHETIC_PRETRAIN_CONDITIONS = ('day', 'night')
 SYNTHETIC_IGNORE_INDEX = 255
 SYNTHETIC_TASKS = ('pretrain', 'det', 'seg', 'sod')
+SYNTHETIC_CAMERA_SIZES = ((1280, 1024), (640, 512))
+SYNTHETIC_CAMERA_THERMAL_SIZE = (640, 512)
 
 __all__ = [
     'SYNTHETIC_DET_CLASSES', 'SYNTHETIC_DET_PALETTE', 'SYNTHETIC_SEG_CLASSES', 'SYNTHETIC_SEG_PALETTE',
     'SYNTHETIC_SOD_CLASSES', 'SYNTHETIC_SOD_PALETTE', 'SYNTHETIC_DET_METAINFO', 'SYNTHETIC_SEG_METAINFO',
     'SYNTHETIC_SOD_METAINFO', 'SYNTHETIC_PRETRAIN_CONDITIONS', 'SYNTHETIC_IGNORE_INDEX', 'SYNTHETIC_TASKS',
-    'make_pretrain', 'make_det', 'make_seg', 'make_sod', 'make_all', 'is_night_index'
+    'SYNTHETIC_CAMERA_SIZES', 'SYNTHETIC_CAMERA_THERMAL_SIZE', 'make_pretrain', 'make_det', 'make_seg', 'make_sod',
+    'make_all', 'is_night_index'
 ]
 
 # Object size ranges in pixels (width, height) for an image 128 pixels high; scaled by height / 128.
@@ -518,6 +528,29 @@ def _split_sizes(**splits: int) -> Dict[str, int]:
     return {split: _check_count(f'num_{split}', num) for split, num in splits.items()}
 
 
+def _check_camera_frames(camera_frames) -> int:
+    if isinstance(camera_frames, bool) or not isinstance(camera_frames, (int, np.integer)) or camera_frames < 0:
+        raise ValueError(f'camera_frames must be a non-negative int, got {camera_frames!r}')
+    return int(camera_frames)
+
+
+def _camera_index(index: int, num: int, camera_frames: int) -> Optional[int]:
+    """Position of sample ``index`` among the last ``camera_frames`` samples of a split of ``num``; None before."""
+    first = num - min(camera_frames, num)
+    return index - first if index >= first else None
+
+
+def _frame_size(index: int, num: int, camera_frames: int, size: Tuple[int, int]) -> Tuple[int, int]:
+    """(width, height) of sample ``index``: ``size``, or a camera size for the last ``camera_frames`` samples."""
+    camera = _camera_index(index, num, camera_frames)
+    return size if camera is None else SYNTHETIC_CAMERA_SIZES[camera % len(SYNTHETIC_CAMERA_SIZES)]
+
+
+def _thermal_file(thermal: np.ndarray, camera: bool) -> np.ndarray:
+    """The thermal image as stored: grey (H×W), or for camera frames 3-channel grey (H×W×3, equal channels)."""
+    return np.repeat(thermal[..., None], 3, axis=2) if camera else thermal
+
+
 _VISIBILITY_KEYS = ('objects_both', 'objects_thermal_only', 'objects_rgb_only', 'objects_night')
 
 
@@ -533,7 +566,8 @@ def make_pretrain(out_dir: str,
                   seed: int = 0,
                   size: Tuple[int, int] = (128, 128),
                   progress: ProgressFn = None,
-                  overwrite: bool = False) -> dict:
+                  overwrite: bool = False,
+                  camera_frames: int = 0) -> dict:
     """Write ``num`` unlabelled pairs (one night frame in three) for pretraining.
 
     Layout: ``<out>/pretrain/{visible,infrared}/{day,night}/<6-digit>.jpg`` (thermal as a grey jpg) and
@@ -546,23 +580,32 @@ def make_pretrain(out_dir: str,
         size (tuple[int, int]): Image (width, height).
         progress (callable, optional): Called once per written pair.
         overwrite (bool): Replace an existing non-empty ``<out>/pretrain``.
+        camera_frames (int): The last ``camera_frames`` pairs at camera sizes with 3-channel grey thermal; the
+            1280×1024 ones with a 640×512 thermal image (see the module docstring).
 
     Returns:
-        dict: ``task``, ``root``, ``pair_list``, ``num_pairs``, ``num_day``, ``num_night``, ``size``.
+        dict: ``task``, ``root``, ``pair_list``, ``num_pairs``, ``num_day``, ``num_night``, ``size``,
+        ``num_camera``, ``num_size_mismatch``.
     """
     num, seed = _check_count('num', num), _check_seed(seed)
+    camera_frames = _check_camera_frames(camera_frames)
     width, height = _check_size(size)
     root = _prepare_root(osp.join(out_dir, 'pretrain'), overwrite)
-    lines, num_night = [], 0
+    lines, num_night, num_mismatch = [], 0, 0
     for index in range(num):
         rng = _sample_rng(seed, 'pretrain', 'train', index)
         night = is_night_index(index)
         num_night += night
+        frame_w, frame_h = _frame_size(index, num, camera_frames, (width, height))
         _, rgb, thermal = _street_scene(
-            rng, width, height, night, int(rng.integers(0, 5)), road_prob=0.6, tiny_prob=0.2)
+            rng, frame_w, frame_h, night, int(rng.integers(0, 5)), road_prob=0.6, tiny_prob=0.2)
+        camera = _camera_index(index, num, camera_frames) is not None
+        if camera and (frame_w, frame_h) != SYNTHETIC_CAMERA_THERMAL_SIZE:
+            thermal = cv2.resize(thermal, SYNTHETIC_CAMERA_THERMAL_SIZE, interpolation=cv2.INTER_AREA)
+            num_mismatch += 1
         rel = f"{'night' if night else 'day'}/{index + 1:06d}.jpg"
         _imwrite(osp.join(root, 'visible', rel), rgb, _JPEG_PARAMS)
-        _imwrite(osp.join(root, 'infrared', rel), thermal, _JPEG_PARAMS)
+        _imwrite(osp.join(root, 'infrared', rel), _thermal_file(thermal, camera), _JPEG_PARAMS)
         lines.append(f'{rel} {rel}\n')
         _tick(progress)
     pair_list = osp.join(root, 'annotations', 'pairs_train.txt')
@@ -570,7 +613,8 @@ def make_pretrain(out_dir: str,
     with open(pair_list, 'w') as f:
         f.writelines(lines)
     return dict(task='pretrain', root=root, pair_list=pair_list, num_pairs=num, num_day=num - num_night,
-                num_night=num_night, size=(width, height))
+                num_night=num_night, size=(width, height), num_camera=min(camera_frames, num),
+                num_size_mismatch=num_mismatch)
 
 
 def make_det(out_dir: str,
@@ -579,7 +623,8 @@ def make_det(out_dir: str,
              seed: int = 0,
              size: Tuple[int, int] = (160, 128),
              progress: ProgressFn = None,
-             overwrite: bool = False) -> dict:
+             overwrite: bool = False,
+             camera_frames: int = 0) -> dict:
     """Write a person/car detection set with COCO annotations.
 
     Layout: ``<out>/det/{visible,infrared}/{train,test}/<6-digit>.jpg`` (numbered across splits from 000001) and
@@ -595,12 +640,15 @@ def make_det(out_dir: str,
         size (tuple[int, int]): Image (width, height).
         progress (callable, optional): Called once per written image.
         overwrite (bool): Replace an existing non-empty ``<out>/det``.
+        camera_frames (int): The last ``camera_frames`` images of each split at camera sizes, with 3-channel
+            grey thermal JPEGs (see the module docstring).
 
     Returns:
         dict: ``task``, ``root``, ``classes``, ``size`` and ``splits`` (per split: ``ann_file``, ``num_images``,
-        ``num_instances``, ``num_crowd``, ``num_night``, ``objects_<visibility>`` counts).
+        ``num_instances``, ``num_crowd``, ``num_night``, ``num_camera``, ``objects_<visibility>`` counts).
     """
     splits = _split_sizes(train=num_train, test=num_test)
+    camera_frames = _check_camera_frames(camera_frames)
     seed = _check_seed(seed)
     width, height = _check_size(size)
     root = _prepare_root(osp.join(out_dir, 'det'), overwrite)
@@ -609,18 +657,21 @@ def make_det(out_dir: str,
     number = 0
     for split, num_images in splits.items():
         images, annotations = [], []
-        stats = dict(num_images=num_images, num_instances=0, num_crowd=0, num_night=0)
+        stats = dict(num_images=num_images, num_instances=0, num_crowd=0, num_night=0,
+                     num_camera=min(camera_frames, num_images))
         stats.update(dict.fromkeys(_VISIBILITY_KEYS, 0))
         for index in range(num_images):
             number += 1
             rng = _sample_rng(seed, 'det', split, index)
             night = is_night_index(index)
+            frame_w, frame_h = _frame_size(index, num_images, camera_frames, (width, height))
+            camera = _camera_index(index, num_images, camera_frames) is not None
             canvas, rgb, thermal = _street_scene(
-                rng, width, height, night, int(rng.integers(1, 5)), road_prob=0.6, tiny_prob=0.25)
+                rng, frame_w, frame_h, night, int(rng.integers(1, 5)), road_prob=0.6, tiny_prob=0.25)
             file_name = f'{split}/{number:06d}.jpg'
             _imwrite(osp.join(root, 'visible', file_name), rgb, _JPEG_PARAMS)
-            _imwrite(osp.join(root, 'infrared', file_name), thermal, _JPEG_PARAMS)
-            images.append(dict(id=number, file_name=file_name, width=width, height=height))
+            _imwrite(osp.join(root, 'infrared', file_name), _thermal_file(thermal, camera), _JPEG_PARAMS)
+            images.append(dict(id=number, file_name=file_name, width=frame_w, height=frame_h))
             num_kept = 0
             for record in canvas.objects:
                 x1, y1, x2, y2 = (float(v) for v in record['box'])
@@ -656,7 +707,8 @@ def make_seg(out_dir: str,
              seed: int = 0,
              size: Tuple[int, int] = (128, 128),
              progress: ProgressFn = None,
-             overwrite: bool = False) -> dict:
+             overwrite: bool = False,
+             camera_frames: int = 0) -> dict:
     """Write a 4-class segmentation set (``SYNTHETIC_SEG_CLASSES``) of street scenes, always with a road.
 
     Layout: ``<out>/seg/{visible,infrared,labels}/{train,val}/<6-digit>.png``; RGB is a colour png, thermal a grey
@@ -670,12 +722,15 @@ def make_seg(out_dir: str,
         size (tuple[int, int]): Image (width, height).
         progress (callable, optional): Called once per written image.
         overwrite (bool): Replace an existing non-empty ``<out>/seg``.
+        camera_frames (int): The last ``camera_frames`` images of each split at camera sizes, with 3-channel
+            grey thermal (see the module docstring).
 
     Returns:
         dict: ``task``, ``root``, ``classes``, ``size`` and ``splits`` (per split: ``num_images``, ``num_night``,
-        ``pixel_counts`` per class name plus ``ignore``, ``objects_<visibility>`` counts).
+        ``num_camera``, ``pixel_counts`` per class name plus ``ignore``, ``objects_<visibility>`` counts).
     """
     splits = _split_sizes(train=num_train, val=num_val)
+    camera_frames = _check_camera_frames(camera_frames)
     seed = _check_seed(seed)
     width, height = _check_size(size)
     root = _prepare_root(osp.join(out_dir, 'seg'), overwrite)
@@ -683,15 +738,17 @@ def make_seg(out_dir: str,
     kernel = np.ones((3, 3), np.uint8)
     number = 0
     for split, num_images in splits.items():
-        stats = dict(num_images=num_images, num_night=0)
+        stats = dict(num_images=num_images, num_night=0, num_camera=min(camera_frames, num_images))
         stats.update(dict.fromkeys(_VISIBILITY_KEYS, 0))
         pixel_counts = np.zeros(256, np.int64)
         for index in range(num_images):
             number += 1
             rng = _sample_rng(seed, 'seg', split, index)
             night = is_night_index(index)
+            frame_w, frame_h = _frame_size(index, num_images, camera_frames, (width, height))
+            camera = _camera_index(index, num_images, camera_frames) is not None
             canvas, rgb, thermal = _street_scene(
-                rng, width, height, night, int(rng.integers(1, 6)), road_prob=1.0, tiny_prob=0.0)
+                rng, frame_w, frame_h, night, int(rng.integers(1, 6)), road_prob=1.0, tiny_prob=0.0)
             label = np.where(canvas.road, SYNTHETIC_SEG_CLASSES.index('Road'), 0).astype(np.uint8)
             for record in canvas.objects:
                 label[canvas.instance_ids == record['index']] = _SEG_IDS[record['label']]
@@ -700,7 +757,7 @@ def make_seg(out_dir: str,
             label[(dilated != instance_ids) & (dilated > 0)] = SYNTHETIC_IGNORE_INDEX
             name = f'{split}/{number:06d}.png'
             _imwrite(osp.join(root, 'visible', name), rgb)
-            _imwrite(osp.join(root, 'infrared', name), thermal)
+            _imwrite(osp.join(root, 'infrared', name), _thermal_file(thermal, camera))
             _imwrite(osp.join(root, 'labels', name), label)
             pixel_counts += np.bincount(label.ravel(), minlength=256)
             stats['num_night'] += night
@@ -718,7 +775,8 @@ def make_sod(out_dir: str,
              seed: int = 0,
              size: Tuple[int, int] = (128, 128),
              progress: ProgressFn = None,
-             overwrite: bool = False) -> dict:
+             overwrite: bool = False,
+             camera_frames: int = 0) -> dict:
     """Write a salient-object set: the salient object is the single large warm object of each scene.
 
     Layout: ``<out>/sod/synthetic/{visible,infrared,labels}/{train,test}/<6-digit>.png``; labels uint8 0/1. Day
@@ -731,34 +789,40 @@ def make_sod(out_dir: str,
         size (tuple[int, int]): Image (width, height).
         progress (callable, optional): Called once per written image.
         overwrite (bool): Replace an existing non-empty ``<out>/sod/synthetic``.
+        camera_frames (int): The last ``camera_frames`` images of each split at camera sizes, with 3-channel
+            grey thermal (see the module docstring).
 
     Returns:
         dict: ``task``, ``root``, ``classes``, ``size`` and ``splits`` (per split: ``num_images``, ``num_night``,
-        ``num_distractors``, ``salient_fraction`` (mean share of salient pixels)).
+        ``num_camera``, ``num_distractors``, ``salient_fraction`` (mean share of salient pixels)).
     """
     splits = _split_sizes(train=num_train, test=num_test)
+    camera_frames = _check_camera_frames(camera_frames)
     seed = _check_seed(seed)
     width, height = _check_size(size)
     root = _prepare_root(osp.join(out_dir, 'sod', 'synthetic'), overwrite)
     summary = dict(task='sod', root=root, classes=SYNTHETIC_SOD_CLASSES, size=(width, height), splits={})
     number = 0
     for split, num_images in splits.items():
-        stats = dict(num_images=num_images, num_night=0, num_distractors=0)
-        salient_pixels = 0
+        stats = dict(num_images=num_images, num_night=0, num_distractors=0,
+                     num_camera=min(camera_frames, num_images))
+        salient_fraction = 0.0
         for index in range(num_images):
             number += 1
             rng = _sample_rng(seed, 'sod', split, index)
             night = is_night_index(index)
-            canvas, rgb, thermal, mask = _sod_scene(rng, width, height, night)
+            frame_w, frame_h = _frame_size(index, num_images, camera_frames, (width, height))
+            camera = _camera_index(index, num_images, camera_frames) is not None
+            canvas, rgb, thermal, mask = _sod_scene(rng, frame_w, frame_h, night)
             name = f'{split}/{number:06d}.png'
             _imwrite(osp.join(root, 'visible', name), rgb)
-            _imwrite(osp.join(root, 'infrared', name), thermal)
+            _imwrite(osp.join(root, 'infrared', name), _thermal_file(thermal, camera))
             _imwrite(osp.join(root, 'labels', name), mask)
-            salient_pixels += int(mask.sum())
+            salient_fraction += float(mask.mean())
             stats['num_night'] += night
             stats['num_distractors'] += len(canvas.objects) - 1
             _tick(progress)
-        stats['salient_fraction'] = round(salient_pixels / (num_images * width * height), 4)
+        stats['salient_fraction'] = round(salient_fraction / num_images, 4)
         summary['splits'][split] = stats
     return summary
 
@@ -769,13 +833,16 @@ def make_all(out_dir: str,
              num_test: int = 16,
              seed: int = 0,
              progress: ProgressFn = None,
-             overwrite: bool = False) -> Dict[str, dict]:
+             overwrite: bool = False,
+             camera_frames: int = 0) -> Dict[str, dict]:
     """Write all four tasks under ``out_dir`` with their default image sizes.
 
-    ``num_test`` sizes the det and SOD test splits and the seg val split. Returns the four summaries by task name.
+    ``num_test`` sizes the det and SOD test splits and the seg val split; ``camera_frames`` is passed to every
+    writer. Returns the four summaries by task name.
     """
+    common = dict(progress=progress, overwrite=overwrite, camera_frames=camera_frames)
     return dict(
-        pretrain=make_pretrain(out_dir, num_pretrain, seed, progress=progress, overwrite=overwrite),
-        det=make_det(out_dir, num_train, num_test, seed, progress=progress, overwrite=overwrite),
-        seg=make_seg(out_dir, num_train, num_test, seed, progress=progress, overwrite=overwrite),
-        sod=make_sod(out_dir, num_train, num_test, seed, progress=progress, overwrite=overwrite))
+        pretrain=make_pretrain(out_dir, num_pretrain, seed, **common),
+        det=make_det(out_dir, num_train, num_test, seed, **common),
+        seg=make_seg(out_dir, num_train, num_test, seed, **common),
+        sod=make_sod(out_dir, num_train, num_test, seed, **common))

@@ -1,7 +1,15 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Browse a config's dataset after its pipeline: RGB and thermal side by side with the annotations."""
+"""Browse a config's dataset after its pipeline: RGB and thermal side by side with the annotations.
+
+The drawing shows the transformed image (after resize, crop, flip, pad) and the ground truth in the same
+coordinates: a pipeline that loads its annotations after the geometric steps (the usual test pipelines, which
+evaluate in original coordinates) is browsed with its ``LoadAnnotations`` moved right after the image loading step,
+so that every geometric step transforms boxes, masks and label maps together with the image.
+"""
 import argparse
+import copy
 import os.path as osp
+from typing import List, Optional
 
 import mmcv
 from mmengine.config import Config, DictAction
@@ -11,8 +19,10 @@ from mmengine.utils import ProgressBar
 from mmspecgene.utils import scope_of_config
 from mmspecgene.visualization import det_sample_for_canvas, seg_sample_for_canvas, side_by_side, split_stack
 
+IMAGE_LOADERS = ('LoadRGBTImagePair', )
 
-def parse_args():
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Browse an RGBT dataset')
     parser.add_argument('config', help='config file')
     parser.add_argument('--split', choices=['train', 'val', 'test'], default='train')
@@ -21,11 +31,57 @@ def parse_args():
     parser.add_argument('--show', action='store_true', help='show in a window')
     parser.add_argument('--show-interval', type=float, default=2, help='seconds between shown images')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def _type_name(step: dict) -> str:
+    return str(step.get('type', '')).rsplit('.', 1)[-1]
+
+
+def annotations_before_geometry(pipeline: List[dict]) -> List[dict]:
+    """A copy of ``pipeline`` whose ``LoadAnnotations`` steps follow the image loading step directly.
+
+    Raises:
+        ValueError: annotations are loaded but the pipeline has no image loading step to put them after.
+    """
+    steps = [copy.deepcopy(step) for step in pipeline]
+    ann_steps = [step for step in steps if _type_name(step) == 'LoadAnnotations']
+    if not ann_steps:
+        return steps
+    rest = [step for step in steps if _type_name(step) != 'LoadAnnotations']
+    loaders = [i for i, step in enumerate(rest) if _type_name(step) in IMAGE_LOADERS]
+    if not loaders:
+        raise ValueError(f'cannot browse: the pipeline loads annotations but has none of the image loaders '
+                         f'{IMAGE_LOADERS}: {[step.get("type") for step in pipeline]}')
+    first = loaders[0] + 1
+    return rest[:first] + ann_steps + rest[first:]
+
+
+def build_browse_dataset(cfg: Config, split: str):
+    """The dataset of ``<split>_dataloader`` with annotations transformed like the image (see the module doc)."""
+    loader = cfg.get(f'{split}_dataloader')
+    if loader is None:
+        raise KeyError(f'config {cfg.filename} has no {split}_dataloader')
+    dataset_cfg = copy.deepcopy(loader.dataset)
+    if 'pipeline' in dataset_cfg:
+        dataset_cfg.pipeline = annotations_before_geometry(dataset_cfg.pipeline)
+    return DATASETS.build(dataset_cfg)
+
+
+def canvas_of(item: dict, scope: str):
+    """The RGB‖thermal canvas (H×2W×3 RGB) of a pipeline output and its data sample in canvas coordinates."""
+    sample = item['data_samples']
+    rgb, thermal = split_stack(item['inputs'])
+    canvas = side_by_side(rgb, thermal)
+    if scope == 'mmdet':
+        sample = det_sample_for_canvas(sample, rgb.shape[1])
+    elif scope == 'mmseg':
+        sample = seg_sample_for_canvas(sample)
+    return canvas, sample
+
+
+def main(argv=None):
+    args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -33,24 +89,20 @@ def main():
     init_default_scope(scope)
     if not args.output_dir and not args.show:
         raise SystemExit('nothing to do: give --output-dir and/or --show')
-    dataset = DATASETS.build(cfg.get(f'{args.split}_dataloader').dataset)
-    visualizer = VISUALIZERS.build(cfg.visualizer) if scope != 'mmpretrain' else None
+    dataset = build_browse_dataset(cfg, args.split)
+    visualizer: Optional[object] = VISUALIZERS.build(cfg.visualizer) if scope != 'mmpretrain' else None
     if visualizer is not None:
         visualizer.dataset_meta = dataset.metainfo
     num = min(args.num, len(dataset))
     progress = ProgressBar(num)
     for i in range(num):
         item = dataset[i]
-        sample = item['data_samples']
-        rgb, thermal = split_stack(item['inputs'])
-        canvas = side_by_side(rgb, thermal)
-        name = osp.basename(sample.img_path)
-        out_file = osp.join(args.output_dir, f'{i:05d}_{name}') if args.output_dir else None
-        if scope == 'mmdet':
-            visualizer.add_datasample(name, canvas, det_sample_for_canvas(sample, rgb.shape[1]), draw_pred=False,
-                                      show=args.show, wait_time=args.show_interval, out_file=out_file)
-        elif scope == 'mmseg':
-            visualizer.add_datasample(name, canvas, seg_sample_for_canvas(sample), draw_pred=False, show=args.show,
+        canvas, sample = canvas_of(item, scope)
+        name = osp.basename(item['data_samples'].img_path)
+        # png: a lossless drawing, whatever the format of the source image
+        out_file = osp.join(args.output_dir, f'{i:05d}_{osp.splitext(name)[0]}.png') if args.output_dir else None
+        if visualizer is not None:
+            visualizer.add_datasample(name, canvas, sample, draw_pred=False, show=args.show,
                                       wait_time=args.show_interval, out_file=out_file)
         else:
             if out_file:

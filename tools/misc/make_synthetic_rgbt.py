@@ -4,6 +4,8 @@
 Example::
 
     python tools/misc/make_synthetic_rgbt.py --out data/synthetic --task all
+    # plus 2 frames per split at camera sizes (1280x1024, 640x512) with 3-channel grey thermal
+    python tools/misc/make_synthetic_rgbt.py --out data/synthetic_camera --num 4 --camera-frames 2
 """
 import argparse
 import json
@@ -26,10 +28,16 @@ def parse_args(argv=None):
         default=DEFAULT_NUM_TRAIN,
         help='train split size; test/val get max(1, round(N/3)) and pretraining gets N + that many pairs')
     parser.add_argument('--seed', type=int, default=0, help='non-negative seed')
+    parser.add_argument(
+        '--camera-frames', type=int, default=0,
+        help='draw the last N samples of every split at camera sizes (1280x1024, 640x512) with 3-channel grey '
+        'thermal; the 1280x1024 pretraining pairs get a 640x512 thermal image')
     parser.add_argument('--overwrite', action='store_true', help='replace existing non-empty task folders')
     args = parser.parse_args(argv)
     if args.num < 1:
         parser.error(f'--num must be >= 1, got {args.num}')
+    if args.camera_frames < 0:
+        parser.error(f'--camera-frames must be >= 0, got {args.camera_frames}')
     if args.seed < 0:
         parser.error(f'--seed must be >= 0, got {args.seed}')
     return args
@@ -42,13 +50,17 @@ def main(argv=None):
     tasks = SYNTHETIC_TASKS if args.task == 'all' else (args.task, )
     jobs = dict(
         pretrain=(num_train + num_test, lambda progress: make_pretrain(
-            args.out, num_train + num_test, args.seed, progress=progress, overwrite=args.overwrite)),
+            args.out, num_train + num_test, args.seed, progress=progress, overwrite=args.overwrite,
+            camera_frames=args.camera_frames)),
         det=(num_train + num_test, lambda progress: make_det(
-            args.out, num_train, num_test, args.seed, progress=progress, overwrite=args.overwrite)),
+            args.out, num_train, num_test, args.seed, progress=progress, overwrite=args.overwrite,
+            camera_frames=args.camera_frames)),
         seg=(num_train + num_test, lambda progress: make_seg(
-            args.out, num_train, num_test, args.seed, progress=progress, overwrite=args.overwrite)),
+            args.out, num_train, num_test, args.seed, progress=progress, overwrite=args.overwrite,
+            camera_frames=args.camera_frames)),
         sod=(num_train + num_test, lambda progress: make_sod(
-            args.out, num_train, num_test, args.seed, progress=progress, overwrite=args.overwrite)))
+            args.out, num_train, num_test, args.seed, progress=progress, overwrite=args.overwrite,
+            camera_frames=args.camera_frames)))
 
     start = time.perf_counter()
     progress_bar = ProgressBar(sum(jobs[task][0] for task in tasks))
