@@ -10,14 +10,24 @@ from mmengine.registry import DATASETS, MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
 
 from ..utils import scope_of_config
+from ..utils.registration import get_in_scope
 
+
+def config_dataset_meta(cfg: Config) -> dict:
+    """``classes``/``palette``/... of the config's test dataset: its class's ``METAINFO`` updated by the config's
+    ``metainfo``, as the dataset itself would hold them (looked up in the host registry of the config's scope)."""
+    dataset_cfg = cfg.test_dataloader.dataset
+    dataset_cls = get_in_scope(DATASETS, dataset_cfg.type, scope_of_config(cfg))
+    return dataset_cls._load_metainfo(copy.deepcopy(dataset_cfg.get('metainfo')))
 
 
 def init_rgbt_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
                     cfg_options: Optional[dict] = None) -> torch.nn.Module:
     """Build a model from a det/seg/SOD config (its host becomes the default scope) and load weights.
 
-    The model gets ``cfg`` and ``dataset_meta`` (classes, palette) attributes.
+    The model gets ``cfg`` and ``dataset_meta`` (classes, palette) attributes: the checkpoint's
+    ``meta['dataset_meta']`` when it has one, otherwise (no checkpoint, or a state_dict-only one) those of the config's
+    test dataset (:func:`config_dataset_meta`).
     """
     cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
     if cfg_options:
@@ -30,19 +40,20 @@ def init_rgbt_model(config: Union[str, Config], checkpoint: Optional[str] = None
     dataset_meta = None
     if checkpoint is not None:
         ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-        dataset_meta = ckpt.get('meta', {}).get('dataset_meta')
+        meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+        dataset_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
     else:
         model.init_weights()
-    if dataset_meta is None:
-        dataset_type = cfg.test_dataloader.dataset.type
-        dataset_meta = copy.deepcopy(DATASETS.get(dataset_type).METAINFO)
-    model.dataset_meta = dataset_meta
+    model.dataset_meta = dataset_meta if dataset_meta is not None else config_dataset_meta(cfg)
     model.cfg = cfg
     return model.to(device).eval()
 
 
 def _test_pipeline(cfg: Config) -> Compose:
-    steps = [copy.deepcopy(t) for t in cfg.test_dataloader.dataset.pipeline if t['type'] != 'LoadAnnotations']
+    steps = [
+        copy.deepcopy(t) for t in cfg.test_dataloader.dataset.pipeline
+        if t['type'].rsplit('.', 1)[-1] != 'LoadAnnotations'
+    ]
     return Compose(steps)
 
 

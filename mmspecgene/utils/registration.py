@@ -12,3 +12,16 @@ def register_into(registry, *classes) -> None:
         if existing is cls:
             continue
         registry.register_module(module=cls)
+
+
+def get_in_scope(registry, name: str, scope: str):
+    """The class registered as ``name`` in the host registry of ``scope`` (or its parents), e.g. a dataset of
+    mmdet from mmengine's root ``DATASETS``; ``registry.get`` on a root registry ignores the default scope and would
+    return None. A ``'scope.Name'`` prefix picks another registry, as in configs. Raises a KeyError naming the
+    registry and scope when nothing is registered under ``name``."""
+    with registry.switch_scope_and_registry(scope) as scoped:
+        cls = scoped.get(name)
+    if cls is None:
+        raise KeyError(f'{name!r} is not registered in the {registry.name!r} registry of scope {scope!r} '
+                       '(or its parents); is the package that registers it imported (custom_imports)?')
+    return cls
