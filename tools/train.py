@@ -9,6 +9,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmspecgene.utils import scope_of_config
+from mmspecgene.utils.cfg_options import check_cfg_options
 from mmspecgene.utils.dist import fp32_without_cuda, prepare_distributed
 
 
@@ -24,6 +25,8 @@ def parse_args():
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. train_cfg.max_iters=100 (key=value, lists as [a,b])')
+    parser.add_argument('--strict-cfg-options', action='store_true',
+                        help='make a --cfg-options key that is not in the config an error (default: a warning)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -35,6 +38,7 @@ def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
+        check_cfg_options(cfg, args.cfg_options, strict=args.strict_cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     scope_of_config(cfg)
     cfg.launcher = args.launcher

@@ -10,6 +10,7 @@ from mmengine.registry import DATASETS, MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
 
 from ..utils import scope_of_config
+from ..utils.cfg_options import check_cfg_options
 from ..utils.registration import get_in_scope
 
 
@@ -31,6 +32,7 @@ def init_rgbt_model(config: Union[str, Config], checkpoint: Optional[str] = None
     """
     cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
     if cfg_options:
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     init_default_scope(scope_of_config(cfg))
     model_cfg = copy.deepcopy(cfg.model)

@@ -17,6 +17,7 @@ from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.utils import ProgressBar
 
 from mmspecgene.utils import scope_of_config
+from mmspecgene.utils.cfg_options import check_cfg_options
 from mmspecgene.visualization import det_sample_for_canvas, seg_sample_for_canvas, side_by_side, split_stack
 
 IMAGE_LOADERS = ('LoadRGBTImagePair', )
@@ -84,6 +85,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
+        check_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     scope = scope_of_config(cfg)
     init_default_scope(scope)
