@@ -2,7 +2,7 @@
 """Host-free validation of annotation files, with errors that name the file and the offending value."""
 import json
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.fileio import get_local_path
 
@@ -71,6 +71,51 @@ def coco_category_labels(data: dict, classes: Sequence[str], ann_file: str,
         if cid not in cat2label:
             ignored[cat_names[cid]] = ignored.get(cat_names[cid], 0) + 1
     return cat2label, ignored
+
+
+def degenerate_reason(bbox: Sequence[float], area, img_w: float, img_h: float) -> Optional[Tuple[str, str]]:
+    """Why mmdet's ``CocoDataset`` drops a box ``[x, y, w, h]`` (no overlap with the image, area <= 0, width or
+    height below one pixel) as ``(reason, details)``, or None when it keeps it. The first matching reason is given.
+    """
+    x, y, w, h = bbox
+    details = f'bbox={list(bbox)}, area={area}, image {img_w}x{img_h}'
+    if w <= 0 or h <= 0:
+        return 'non-positive width or height', details
+    if w < 1 or h < 1:
+        return 'width or height below 1 px', details
+    if min(x + w, img_w) - max(x, 0) <= 0 or min(y + h, img_h) - max(y, 0) <= 0:
+        return 'outside the image', details
+    if area <= 0:
+        return 'area <= 0', details
+    return None
+
+
+def coco_dropped_annotations(data: dict, cat_ids: Sequence[int],
+                             ann_file: str) -> Tuple[List[tuple], List[Tuple[int, int]]]:
+    """The annotations of ``cat_ids`` that mmdet's ``CocoDataset`` silently leaves out.
+
+    Returns:
+        tuple: ``[(annotation id, image id, reason)]`` for degenerate boxes (:func:`degenerate_reason`) and
+        ``[(annotation id, image id)]`` for annotations flagged ``ignore`` (legitimately skipped); a reason is
+        ``(reason, details)``.
+    """
+    images = {img['id']: img for img in data['images']}
+    wanted = set(cat_ids)
+    degenerate, flagged = [], []
+    for ann in data['annotations']:
+        if ann.get('category_id') not in wanted:
+            continue
+        ids = (ann.get('id'), ann.get('image_id'))
+        if ann.get('ignore', False):
+            flagged.append(ids)
+            continue
+        if 'area' not in ann:
+            raise ValueError(f'annotation id={ids[0]} (image id={ids[1]}) has no "area": {ann_file}')
+        img = images[ann['image_id']]
+        reason = degenerate_reason(ann['bbox'], ann['area'], img['width'], img['height'])
+        if reason is not None:
+            degenerate.append(ids + (reason, ))
+    return degenerate, flagged
 
 
 def read_pair_list(ann_file: str, backend_args=None) -> List[Tuple[str, str]]:

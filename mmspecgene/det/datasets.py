@@ -1,12 +1,16 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """COCO-style RGBT detection datasets (explicit visible/ and infrared/ roots)."""
+import logging
 import os.path as osp
+from collections import Counter
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
-from ..datasets.ann_checks import coco_category_labels, load_coco_json
+from ..datasets.ann_checks import coco_category_labels, coco_dropped_annotations, load_coco_json
+
+MAX_LISTED = 50
 
 
 @DATASETS.register_module()
@@ -18,15 +22,22 @@ class RGBTCocoDataset(CocoDataset):
     Every json category must be a dataset class unless ``ignore_unknown_categories=True`` (then its
     annotations are dropped and counted in the log); ``check_category_order=True`` asserts that the
     json order equals the class order.
+
+    Annotations that mmdet leaves out are reported: degenerate boxes (no overlap with the image, width or height
+    below one pixel, area <= 0) at WARNING level with their annotation id, image id and reason, and counted per
+    reason; ``strict_annotations=True`` makes them an error. Annotations flagged ``ignore`` are legitimately skipped
+    (counted at INFO level); ``iscrowd=1`` ones are kept as ignored regions.
     """
     METAINFO = dict(classes=('person', ), palette=[(220, 20, 60)])
 
     def __init__(self, *args, ignore_unknown_categories: bool = False, check_category_order: bool = False,
-                 data_prefix: dict = dict(img='visible/', ir='infrared/'), **kwargs):
+                 strict_annotations: bool = False, data_prefix: dict = dict(img='visible/', ir='infrared/'),
+                 **kwargs):
         if 'ir' not in data_prefix:
             raise KeyError(f"{type(self).__name__} needs data_prefix['ir'] (thermal root), got {data_prefix}")
         self.ignore_unknown_categories = ignore_unknown_categories
         self.check_category_order = check_category_order
+        self.strict_annotations = strict_annotations
         super().__init__(*args, data_prefix=data_prefix, **kwargs)
 
     def load_data_list(self):
@@ -37,15 +48,38 @@ class RGBTCocoDataset(CocoDataset):
         if ignored:
             print_log(f'{type(self).__name__}: dropped annotations of categories outside {tuple(classes)}: '
                       f'{ignored} ({self.ann_file})', logger='current')
+        cat_ids = [cid for cid in self._label_of_cat]
+        degenerate, flagged = coco_dropped_annotations(data, cat_ids, self.ann_file)
+        self._report_dropped(degenerate, flagged)
         num_anns = len(data['annotations'])
         del data
         data_list = super().load_data_list()
         kept = sum(len(info['instances']) for info in data_list)
-        dropped = num_anns - kept - sum(ignored.values())
-        if dropped:
-            print_log(f'{type(self).__name__}: {dropped} annotations dropped as degenerate (zero area, outside '
-                      f'the image or flagged ignore) in {self.ann_file}', logger='current')
+        unexplained = num_anns - kept - sum(ignored.values()) - len(degenerate) - len(flagged)
+        if unexplained:
+            print_log(f'{type(self).__name__}: {unexplained} further annotations were not loaded by the host '
+                      f'dataset ({self.ann_file})', logger='current', level=logging.WARNING)
         return data_list
+
+    def _report_dropped(self, degenerate, flagged) -> None:
+        """Warn about (or, strict, raise on) degenerate boxes; count ``ignore``-flagged annotations at INFO."""
+        name = type(self).__name__
+        if flagged:
+            print_log(f'{name}: {len(flagged)} annotations flagged "ignore" are skipped ({self.ann_file})',
+                      logger='current')
+        if not degenerate:
+            return
+        counts = Counter(reason for _, _, (reason, _) in degenerate)
+        lines = [f'annotation id={ann_id} image id={img_id}: {reason} ({details})'
+                 for ann_id, img_id, (reason, details) in degenerate[:MAX_LISTED]]
+        if len(degenerate) > MAX_LISTED:
+            lines.append(f'... and {len(degenerate) - MAX_LISTED} more')
+        message = (f'{name}: {len(degenerate)} degenerate annotations in {self.ann_file} (per reason: '
+                   f'{dict(counts)}):\n  ' + '\n  '.join(lines))
+        if self.strict_annotations:
+            raise ValueError(message + '\n(strict_annotations=True; fix the boxes or drop strict mode to skip them)')
+        print_log(message + '\nThey are dropped (strict_annotations=True makes this an error).', logger='current',
+                  level=logging.WARNING)
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
         # label = position in METAINFO, whatever the json category order (host default: json order)
