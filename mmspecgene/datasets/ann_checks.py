@@ -118,6 +118,30 @@ def coco_dropped_annotations(data: dict, cat_ids: Sequence[int],
     return degenerate, flagged
 
 
+def check_label_values(label, num_classes: int, ignore_index: int, seg_map_path: str,
+                       reduce_zero_label: bool = False) -> None:
+    """Raise a ValueError naming ``seg_map_path`` when a label map holds values outside ``0..num_classes-1`` other
+    than ``ignore_index`` (otherwise the loss fails later inside torch, without the file).
+
+    Args:
+        label: The label map as the model will see it (numpy array or tensor, after ``reduce_zero_label``).
+        reduce_zero_label (bool): The map was reduced (file value ``v`` became ``v - 1``, 0 became the ignore
+            index); the message then gives the file values too.
+    """
+    bad = (label >= num_classes) | (label < 0)
+    bad &= label != ignore_index
+    if not bad.any():
+        return
+    values = sorted({int(v) for v in label[bad].reshape(-1).tolist()})
+    shown = values[:20]
+    if reduce_zero_label:
+        raise ValueError(f'label values {shown} of {seg_map_path} are out of range after reduce_zero_label '
+                         f'(file values {[v + 1 for v in shown]}): expected file values 0 (ignored) and 1..'
+                         f'{num_classes} for the {num_classes} classes, or the ignore index {ignore_index}')
+    raise ValueError(f'label values {shown} of {seg_map_path} are out of range: expected 0..{num_classes - 1} for '
+                     f'the {num_classes} classes, or the ignore index {ignore_index}')
+
+
 def read_pair_list(ann_file: str, backend_args=None) -> List[Tuple[str, str]]:
     """Read ``<visible_rel> <infrared_rel>`` lines; errors name the file and line."""
     with get_local_path(ann_file, backend_args=backend_args) as local_path:

@@ -11,6 +11,7 @@ from mmengine.fileio import exists
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from ..datasets.ann_checks import check_label_values
 from ..datasets.metainfo import (FMB_CLASSES, MVSEG_CLASSES, SEG_PALETTE, SEMANTICRT_CLASSES, SOD_CLASSES,
                                  SOD_PALETTE, SYNTHETIC_SEG_CLASSES, SYNTHETIC_SEG_PALETTE)
 
@@ -24,6 +25,9 @@ class RGBTSegDataset(BaseSegDataset):
         ir_suffix (str, optional): Thermal suffix; default from METAINFO.
         img_suffix, seg_map_suffix (str, optional): Defaults from METAINFO.
         check_files (bool): Check at load time that every thermal file and label exists.
+
+    Every loaded label map is checked (a cheap comparison) for values outside the classes other than
+    ``ignore_index``: the error names the label file and the values, instead of an out-of-bounds target in the loss.
     """
     METAINFO = dict(classes=(), palette=[], img_suffix='.jpg', ir_suffix='.jpg', seg_map_suffix='.png')
 
@@ -39,6 +43,15 @@ class RGBTSegDataset(BaseSegDataset):
             img_suffix=img_suffix or self.METAINFO['img_suffix'],
             seg_map_suffix=seg_map_suffix or self.METAINFO['seg_map_suffix'],
             **kwargs)
+
+    def prepare_data(self, idx: int):
+        data = super().prepare_data(idx)
+        sample = data.get('data_samples') if isinstance(data, dict) else None
+        if sample is not None and 'gt_sem_seg' in sample:
+            check_label_values(sample.gt_sem_seg.data, len(self.metainfo['classes']), self.ignore_index,
+                               sample.metainfo.get('seg_map_path', f'sample {idx}'),
+                               sample.metainfo.get('reduce_zero_label', self.reduce_zero_label))
+        return data
 
     def load_data_list(self) -> List[dict]:
         img_dir = self.data_prefix['img_path']
