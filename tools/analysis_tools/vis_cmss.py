@@ -9,8 +9,10 @@ Examples::
     python tools/analysis_tools/vis_cmss.py rgb.jpg ir.jpg --config configs/pretrain/specgene/<cfg>.py \
         --checkpoint work_dirs/epoch_100.pth --out-file cmss.png
 
-The figure: RGB, thermal, CMSS heat map (low = information-dense), each modality's visible patches and,
-with ``--checkpoint``, each modality's reconstruction (visible patches pasted back).
+The pair is shown as the model sees a pretraining view, without distortion: the short side is resized to the
+model's input size and the long side centre-cropped (a 1280x1024 frame loses 1/10 of its width on each side); the
+figure says so in its title. The figure: RGB, thermal, CMSS heat map (low = information-dense), each modality's
+visible patches and, with ``--checkpoint``, each modality's reconstruction (visible patches pasted back).
 """
 import argparse
 import os.path as osp
@@ -37,11 +39,35 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def load_pair(rgb_path: str, thermal_path: str, size) -> np.ndarray:
-    """Load with the training loader and resize both halves at once to ``size`` (H, W): (H, W, 6) uint8 BGR."""
+def load_full_pair(rgb_path: str, thermal_path: str) -> np.ndarray:
+    """Load with the training loader: (H, W, 6) uint8 [RGB | T], BGR, at the frame's own size."""
     from mmspecgene.datasets.transforms import LoadRGBTImagePair
-    results = LoadRGBTImagePair().transform(dict(img_path=rgb_path, ir_path=thermal_path))
-    return cv2.resize(results['img'], (size[1], size[0]), interpolation=cv2.INTER_CUBIC)
+    return LoadRGBTImagePair().transform(dict(img_path=rgb_path, ir_path=thermal_path))['img']
+
+
+def pretraining_view(img: np.ndarray, size) -> np.ndarray:
+    """The model's (H, W) = ``size`` view of a whole frame without distorting it, as a pretraining crop is resized
+    (same scale on both axes): the short side resized to fit, then a centre crop of the long side.
+    (h, w, 6) -> (H, W, 6), both halves at once."""
+    height, width = img.shape[:2]
+    scale = max(size[0] / height, size[1] / width)
+    new_h, new_w = max(size[0], int(round(height * scale))), max(size[1], int(round(width * scale)))
+    resized = cv2.resize(img, (new_w, new_h), interpolation=cv2.INTER_CUBIC)
+    top, left = (new_h - size[0]) // 2, (new_w - size[1]) // 2
+    return np.ascontiguousarray(resized[top:top + size[0], left:left + size[1]])
+
+
+def view_note(frame_hw, size) -> str:
+    """How :func:`pretraining_view` showed a frame, for the figure."""
+    height, width = frame_hw
+    if height * size[1] == width * size[0]:
+        return f'{width}x{height} frame resized to {size[1]}x{size[0]}'
+    return f'{width}x{height} frame: short side resized, centre crop {size[1]}x{size[0]} (aspect kept)'
+
+
+def load_pair(rgb_path: str, thermal_path: str, size) -> np.ndarray:
+    """:func:`pretraining_view` of a loaded pair: (H, W, 6) uint8 BGR with (H, W) = ``size``."""
+    return pretraining_view(load_full_pair(rgb_path, thermal_path), size)
 
 
 def build_model(config: Optional[str], checkpoint: Optional[str], device: str):
@@ -159,12 +185,14 @@ def main(argv=None):
     args = parse_args(argv)
     torch.manual_seed(args.seed)
     model = build_model(args.config, args.checkpoint, args.device)
-    pair = load_pair(args.rgb, args.thermal, model.backbone.img_size)
-    out = run(model, pair, with_recon=args.checkpoint is not None)
+    frame = load_full_pair(args.rgb, args.thermal)
+    size = model.backbone.img_size
+    out = run(model, pretraining_view(frame, size), with_recon=args.checkpoint is not None)
     masker = model.backbone.masker
     title = (f'{osp.basename(args.rgb)} | {osp.basename(args.thermal)}   tick {int(masker.tick)}, keep '
              f'rgb {masker.keep_counts["rgb"]} / thermal {masker.keep_counts["thermal"]}'
-             + ('' if args.checkpoint else '   (untrained encoder: no checkpoint)'))
+             + ('' if args.checkpoint else '   (untrained encoder: no checkpoint)')
+             + f'\n{view_note(frame.shape[:2], size)}')
     plot(out, args.out_file, title)
     print(f'wrote {args.out_file}')
 
