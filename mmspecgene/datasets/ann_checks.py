@@ -118,28 +118,31 @@ def coco_dropped_annotations(data: dict, cat_ids: Sequence[int],
     return degenerate, flagged
 
 
-def check_label_values(label, num_classes: int, ignore_index: int, seg_map_path: str,
-                       reduce_zero_label: bool = False) -> None:
+def check_label_values(label, num_classes: int, ignore_index: Optional[int], seg_map_path: str,
+                       reduce_zero_label: bool = False, hint: str = '') -> None:
     """Raise a ValueError naming ``seg_map_path`` when a label map holds values outside ``0..num_classes-1`` other
     than ``ignore_index`` (otherwise the loss fails later inside torch, without the file).
 
     Args:
         label: The label map as the model will see it (numpy array or tensor, after ``reduce_zero_label``).
+        ignore_index (int, optional): The allowed ignore label; None allows none.
         reduce_zero_label (bool): The map was reduced (file value ``v`` became ``v - 1``, 0 became the ignore
             index); the message then gives the file values too.
+        hint (str): Appended to the message.
     """
     bad = (label >= num_classes) | (label < 0)
-    bad &= label != ignore_index
+    if ignore_index is not None:
+        bad &= label != ignore_index
     if not bad.any():
         return
-    values = sorted({int(v) for v in label[bad].reshape(-1).tolist()})
-    shown = values[:20]
+    values = sorted({int(v) for v in label[bad].reshape(-1).tolist()})[:20]
+    ignore = '' if ignore_index is None else f', or the ignore index {ignore_index}'
     if reduce_zero_label:
-        raise ValueError(f'label values {shown} of {seg_map_path} are out of range after reduce_zero_label '
-                         f'(file values {[v + 1 for v in shown]}): expected file values 0 (ignored) and 1..'
-                         f'{num_classes} for the {num_classes} classes, or the ignore index {ignore_index}')
-    raise ValueError(f'label values {shown} of {seg_map_path} are out of range: expected 0..{num_classes - 1} for '
-                     f'the {num_classes} classes, or the ignore index {ignore_index}')
+        raise ValueError(f'label values {values} of {seg_map_path} are out of range after reduce_zero_label '
+                         f'(file values {[v + 1 for v in values]}): expected file values 0 (ignored) and 1..'
+                         f'{num_classes} for the {num_classes} classes{ignore}{hint}')
+    raise ValueError(f'label values {values} of {seg_map_path} are out of range: expected 0..{num_classes - 1} for '
+                     f'the {num_classes} classes{ignore}{hint}')
 
 
 def read_pair_list(ann_file: str, backend_args=None) -> List[Tuple[str, str]]:

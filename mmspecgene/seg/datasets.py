@@ -30,6 +30,9 @@ class RGBTSegDataset(BaseSegDataset):
     ``ignore_index``: the error names the label file and the values, instead of an out-of-bounds target in the loss.
     """
     METAINFO = dict(classes=(), palette=[], img_suffix='.jpg', ir_suffix='.jpg', seg_map_suffix='.png')
+    # label maps may hold ``ignore_index`` (unlabelled pixels)
+    LABELS_MAY_BE_IGNORED = True
+    LABEL_HINT = ''
 
     def __init__(self, *args, data_prefix: dict = dict(img_path='', ir_path='', seg_map_path=''),
                  img_suffix=None, ir_suffix=None, seg_map_suffix=None, check_files: bool = True, **kwargs):
@@ -48,9 +51,10 @@ class RGBTSegDataset(BaseSegDataset):
         data = super().prepare_data(idx)
         sample = data.get('data_samples') if isinstance(data, dict) else None
         if sample is not None and 'gt_sem_seg' in sample:
-            check_label_values(sample.gt_sem_seg.data, len(self.metainfo['classes']), self.ignore_index,
+            check_label_values(sample.gt_sem_seg.data, len(self.metainfo['classes']),
+                               self.ignore_index if self.LABELS_MAY_BE_IGNORED else None,
                                sample.metainfo.get('seg_map_path', f'sample {idx}'),
-                               sample.metainfo.get('reduce_zero_label', self.reduce_zero_label))
+                               sample.metainfo.get('reduce_zero_label', self.reduce_zero_label), self.LABEL_HINT)
         return data
 
     def load_data_list(self) -> List[dict]:
@@ -103,9 +107,13 @@ class RGBTSyntheticSegDataset(RGBTSegDataset):
 
 @DATASETS.register_module()
 class RGBTSODDataset(RGBTSegDataset):
-    """RGBT salient object detection: labels 0 (background) / 1 (salient)."""
+    """RGBT salient object detection: labels 0 (background) / 1 (salient), no ignore label (a raw 0/255 map is an
+    error naming the file: convert it with ``tools/dataset_converters/vt_sod2mmspecgene.py``)."""
     METAINFO = dict(classes=SOD_CLASSES, palette=SOD_PALETTE, img_suffix='.jpg', ir_suffix='.jpg',
                     seg_map_suffix='.png')
+    LABELS_MAY_BE_IGNORED = False
+    LABEL_HINT = ('; SOD labels have no ignore value: convert 0/255 maps to 0/1 with '
+                  'tools/dataset_converters/vt_sod2mmspecgene.py')
 
 
 @DATASETS.register_module()

@@ -70,3 +70,19 @@ def test_check_label_values_on_arrays():
         check_label_values(np.array([[0, -1]]), 4, 255, 'b.png')
     with pytest.raises(ValueError, match=r'\[254\] of c\.png'):
         check_label_values(np.array([[254, 255]]), 4, 255, 'c.png')
+
+
+def test_sod_label_on_the_0_255_scale_is_an_error(synthetic_root, tmp_path):
+    root = tmp_path / 'sod'
+    for folder in ('visible', 'infrared', 'labels'):
+        shutil.copytree(osp.join(synthetic_root, 'sod', 'synthetic', folder, 'test'), root / folder / 'test')
+    register_all_modules('seg')
+    from mmseg.registry import DATASETS
+    dataset = DATASETS.build(dict(type='RGBTSyntheticSODDataset', data_root=str(root),
+                                  data_prefix=dict(img_path='visible/test', ir_path='infrared/test',
+                                                   seg_map_path='labels/test'), pipeline=PIPELINE))
+    assert set(dataset[0]['data_samples'].gt_sem_seg.data.unique().tolist()) == {0, 1}
+    path = dataset.get_data_info(0)['seg_map_path']
+    cv2.imwrite(path, cv2.imread(path, cv2.IMREAD_UNCHANGED) * 255)  # an unconverted 0/255 ground truth
+    with pytest.raises(ValueError, match=rf'\[255\] of {path} .*expected 0\.\.1 .*vt_sod2mmspecgene'):
+        dataset[0]
