@@ -61,6 +61,16 @@ class RGBTCocoDataset(CocoDataset):
                       f'dataset ({self.ann_file})', logger='current', level=logging.WARNING)
         return data_list
 
+    def filter_data(self):
+        """The host's ``filter_cfg`` filter (images without usable annotations, smaller than ``min_size``), with
+        the number of images it leaves out in the log."""
+        data_list = super().filter_data()
+        num_left_out = len(self.data_list) - len(data_list)
+        if num_left_out:
+            print_log(f'{type(self).__name__}: filter_cfg={self.filter_cfg} leaves out {num_left_out} of '
+                      f'{len(self.data_list)} images ({self.ann_file})', logger='current')
+        return data_list
+
     def _report_dropped(self, degenerate, flagged) -> None:
         """Warn about (or, strict, raise on) degenerate boxes; count ``ignore``-flagged annotations at INFO."""
         name = type(self).__name__

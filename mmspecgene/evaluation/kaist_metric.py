@@ -4,6 +4,7 @@
 Not registered here (``mmspecgene.evaluation`` imports no host); ``mmspecgene.det`` registers it into mmdet's
 ``METRICS``.
 """
+import logging
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -103,7 +104,8 @@ class KAISTMissRateMetric(BaseMetric):
         num_missing = int((seen == 0).sum())
         if num_missing:
             print_log(f'KAISTMissRateMetric: {num_missing} of {self.gt.num_images} evaluator frames received no '
-                      'predictions; they count as frames without detections', logger='current')
+                      'predictions; they count as frames without detections (their pedestrians as missed)',
+                      logger='current', level=logging.WARNING)
         counts = [len(result['scores']) for result in results]
         return KAISTDetections(
             image_index=np.repeat(positions, counts),

@@ -99,3 +99,11 @@ def test_clean_file_logs_no_warning(synthetic_root):
     root = osp.join(synthetic_root, 'det')
     _, records = _build(root, 'annotations/synthetic_train.json', strict_annotations=True)
     assert not [r for r in records if r.levelno >= logging.WARNING]
+
+
+def test_filter_cfg_reports_the_images_it_leaves_out(camera_root):
+    root = osp.join(camera_root, 'det')
+    # a 1280x1024 and a 640x512 image: min_size 600 leaves out the second
+    dataset, records = _build(root, 'annotations/synthetic_test.json', filter_cfg=dict(min_size=600))
+    assert len(dataset) == 1
+    assert any('leaves out 1 of 2 images' in r.getMessage() for r in records)
