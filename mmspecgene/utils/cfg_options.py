@@ -60,5 +60,6 @@ def check_cfg_options(cfg, options: Optional[Mapping], strict: bool = False) -> 
     if messages and strict:
         raise KeyError('\n'.join(messages) + '\n(--strict-cfg-options: unknown keys are errors)')
     for message in messages:
-        print_log(message + ' It is added as a new key.', logger='current', level=logging.WARNING)
+        print_log(message + '. It is merged as a new key: fine for a new argument, otherwise a typo '
+                  '(--strict-cfg-options makes it an error).', logger='current', level=logging.WARNING)
     return messages
