@@ -10,6 +10,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmspecgene.utils import scope_of_config
+from mmspecgene.utils.checkpoint_loader import add_trust_checkpoint_code_argument
 from mmspecgene.utils.dist import prepare_distributed
 
 
@@ -25,6 +26,7 @@ def parse_args():
     parser.add_argument('--wait-time', type=float, default=2, help='seconds between shown images')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    add_trust_checkpoint_code_argument(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

@@ -9,6 +9,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmspecgene.utils import scope_of_config
+from mmspecgene.utils.checkpoint_loader import add_trust_checkpoint_code_argument
 from mmspecgene.utils.dist import fp32_without_cuda, prepare_distributed
 
 
@@ -25,6 +26,7 @@ def parse_args():
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. train_cfg.max_iters=100 (key=value, lists as [a,b])')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    add_trust_checkpoint_code_argument(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
