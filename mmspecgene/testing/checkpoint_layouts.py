@@ -26,8 +26,6 @@ from mmspecgene.models.vit import ARCH_SETTINGS
 Shape = Tuple[int, ...]
 Layout = 'OrderedDict[str, Shape]'
 
-_INT_KEYS = re.compile(r'.*(relative_position_index|num_batches_tracked)$')
-
 
 def arch_dims(arch: Union[str, dict] = 'base') -> dict:
     """``embed_dims``, ``num_layers``, ``num_heads``, ``mlp_ratio`` of a named arch or a dict."""

@@ -1,6 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """Dataset converters on tiny fake raw trees: layout, json contents, report lines, --strict, label remapping."""
-import importlib
 import json
 import os
 import os.path as osp
@@ -12,16 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmspecgene.datasets import converters as utils
+from mmspecgene.datasets import metainfo
 from mmspecgene.testing.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 CONVERTER_DIR = REPO / 'tools' / 'dataset_converters'
 KAIST_EVAL_JSON = REPO.parent / 'shared' / 'data' / 'kaist_eval' / 'KAIST_annotation.json'
-
-
-if str(CONVERTER_DIR) not in sys.path:
-    sys.path.insert(0, str(CONVERTER_DIR))  # the converters import their shared ``_converter_utils``
-utils = importlib.import_module('_converter_utils')
 
 
 def load(name):
@@ -75,10 +71,13 @@ def test_rectangle_polygon_and_coco_annotation():
 
 def test_index_label_fn():
     check = utils.index_label_fn(13)
-    out, bad, _, counters = check(np.array([[0, 12], [255, 13]], np.uint8))
-    assert out is None and bad.tolist() == [13] and counters == ['labels holding 255 (ignore)']
-    out, bad, _, counters = check(np.array([[0, 1]], np.int32))
-    assert out.dtype == np.uint8 and bad.size == 0 and counters == []
+    result = check(np.array([[0, 12], [255, 13]], np.uint8))
+    assert result.rewritten is None and result.out_of_range.tolist() == [13]
+    assert result.counters == ['labels holding 255 (ignore)'] and result.allowed == '0..12 or 255'
+    result = check(np.array([[0, 1]], np.int32))
+    assert result.rewritten.dtype == np.uint8 and result.out_of_range.size == 0 and result.counters == []
+    result = check(np.array([[0, 300]], np.int32))  # does not fit uint8: nothing to write, reported
+    assert result.rewritten is None and result.out_of_range.tolist() == [300]
 
 
 def test_transfer_hardlink_and_copy(tmp_path):
@@ -91,12 +90,32 @@ def test_transfer_hardlink_and_copy(tmp_path):
     assert not osp.samefile(src, dst) and dst.read_bytes() == src.read_bytes()
 
 
-def test_class_constants_match_metainfo():
-    metainfo = pytest.importorskip('mmspecgene.datasets.metainfo')
-    assert utils.SEG_NUM_CLASSES['mvseg'] == len(metainfo.MVSEG_CLASSES)
-    assert utils.SEG_NUM_CLASSES['semanticrt'] == len(metainfo.SEMANTICRT_CLASSES)
-    assert utils.SEG_NUM_CLASSES['fmb'] == len(metainfo.FMB_CLASSES)
-    assert utils.SEG_NUM_CLASSES['sod'] == len(metainfo.SOD_CLASSES)
+def test_check_and_convert_sample_results(tmp_path):
+    """check_sample / convert_sample return a CheckedSample (size None when not read) or None when skipped."""
+    report = utils.ConversionReport('t')
+    write_image(tmp_path / 'v.jpg', height=6, width=8)
+    write_image(tmp_path / 'i.jpg', height=6, width=8)
+    items = [utils.FileItem('visible', str(tmp_path / 'v.jpg'), str(tmp_path / 'out/v.jpg')),
+             utils.FileItem('infrared', str(tmp_path / 'i.jpg'), str(tmp_path / 'out/i.jpg'))]
+    assert utils.check_sample(report, 'a', items) == utils.CheckedSample((6, 8), {})
+    assert utils.check_sample(report, 'a', items, check_size=False) == utils.CheckedSample(None, {})
+    assert utils.convert_sample(report, 'a', 'train', items, 'copy').size == (6, 8)
+    assert (tmp_path / 'out/i.jpg').is_file() and report.written == {'train': 1}
+    missing = [items[0], utils.FileItem('infrared', None, str(tmp_path / 'out/x.jpg'))]
+    assert utils.convert_sample(report, 'b', 'train', missing, 'copy') is None
+    assert report.written == {'train': 1} and 'b: infrared missing' in report_text(report)
+
+
+def test_converters_use_the_metainfo_class_tuples():
+    """One source of class tuples: the datasets' METAINFO and the converters' categories come from metainfo."""
+    from mmspecgene.det.datasets import FLIRAlignedDataset, KAISTDataset, LLVIPDataset, RGBTSyntheticDetDataset
+    for dataset, classes in ((KAISTDataset, metainfo.KAIST_CLASSES), (LLVIPDataset, metainfo.LLVIP_CLASSES),
+                             (FLIRAlignedDataset, metainfo.FLIR_CLASSES),
+                             (RGBTSyntheticDetDataset, metainfo.SYNTHETIC_DET_CLASSES)):
+        assert dataset.METAINFO['classes'] is classes
+    for name, classes in (('kaist2coco', 'KAIST_CLASSES'), ('llvip2coco', 'LLVIP_CLASSES'),
+                          ('flir2coco', 'FLIR_CLASSES')):
+        assert getattr(load(name), classes) is getattr(metainfo, classes)
 
 
 # ---------------------------------------------------------------------- KAIST
@@ -418,12 +437,14 @@ def test_fmb2mmspecgene_subprocess(tmp_path):
     write_image(raw / 'train/Visible/0003.png')
     write_image(raw / 'train/Infrared/0003.png')  # label missing
     script = str(CONVERTER_DIR / 'fmb2mmspecgene.py')
+    env = dict(os.environ, PYTHONPATH=str(REPO))  # the converter imports this checkout's mmspecgene
     result = subprocess.run(
         [sys.executable, script, str(raw), '--out-dir', str(out), '--splits', 'train', '--report-file',
          str(tmp_path / 'report.json')],
         capture_output=True,
         text=True,
-        cwd=str(tmp_path))
+        cwd=str(tmp_path),
+        env=env)
     assert result.returncode == 0, result.stderr
     full_report = load_json(tmp_path / 'report.json')
     assert full_report['written'] == {'train': 2}
@@ -433,7 +454,7 @@ def test_fmb2mmspecgene_subprocess(tmp_path):
     assert 'train/0002: [20]' in result.stdout
     assert sorted(os.listdir(out / 'labels/train')) == ['0001.png', '0002.png']
     result = subprocess.run([sys.executable, script, str(raw), '--out-dir', str(out), '--splits', 'train', '--strict'],
-                            capture_output=True, text=True, cwd=str(tmp_path))
+                            capture_output=True, text=True, cwd=str(tmp_path), env=env)
     assert result.returncode != 0 and 'ConversionError' in result.stderr
 
 
