@@ -99,7 +99,7 @@ def main(argv=None):
         pairs.append(f'{rgb_rel} {ir_rel}')
     report_unpaired(report, args.visible_dir, 'rgb', visible_rels - used_visible, 'thermal')
     if not pairs:
-        report.print()
+        report.finish(args.report_file)
         raise ConversionError(f'no RGB-thermal pair found: {len(infrared_rels)} thermal images under {infrared_root} '
                               f'and {len(visible_rels)} RGB images under {visible_root}, none paired and valid '
                               '(see the report above)')
