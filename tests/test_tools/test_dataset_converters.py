@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Dataset converters on tiny fake raw trees: layout, json contents, report lines, --strict, label remapping."""
+"""Dataset converter scripts on tiny fake raw trees: layout, json contents, report lines, --strict, label remapping,
+symbolic-link raw trees and empty trees (their library is tested in tests/test_datasets/test_converters.py)."""
 import json
 import os
 import os.path as osp
@@ -58,52 +59,6 @@ def voc_xml(path, objects, size=(8, 6)):
 
 def report_text(report):
     return '\n'.join(report.lines())
-
-
-# ---------------------------------------------------------------------- utils
-def test_rectangle_polygon_and_coco_annotation():
-    ann = utils.coco_annotation(1, 0, 2, [1, 2, 3, 4], iscrowd=1)
-    assert ann['segmentation'] == [[1.0, 2.0, 4.0, 2.0, 4.0, 6.0, 1.0, 6.0]]
-    assert ann['area'] == 12.0 and ann['iscrowd'] == 1 and ann['bbox'] == [1.0, 2.0, 3.0, 4.0]
-    with pytest.raises(ValueError, match='ids must be >= 1'):
-        utils.write_coco_json('/nonexistent/x.json', [], [dict(ann, id=0)], ('person', ))
-
-
-def test_index_label_fn():
-    check = utils.index_label_fn(13)
-    result = check(np.array([[0, 12], [255, 13]], np.uint8))
-    assert result.rewritten is None and result.out_of_range.tolist() == [13]
-    assert result.counters == ['labels holding 255 (ignore)'] and result.allowed == '0..12 or 255'
-    result = check(np.array([[0, 1]], np.int32))
-    assert result.rewritten.dtype == np.uint8 and result.out_of_range.size == 0 and result.counters == []
-    result = check(np.array([[0, 300]], np.int32))  # does not fit uint8: nothing to write, reported
-    assert result.rewritten is None and result.out_of_range.tolist() == [300]
-
-
-def test_transfer_hardlink_and_copy(tmp_path):
-    src = tmp_path / 'a.jpg'
-    write_image(src)
-    dst = tmp_path / 'out' / 'a.jpg'
-    utils.transfer_file(str(src), str(dst), 'hardlink')
-    assert osp.samefile(src, dst) and not osp.islink(dst)
-    utils.transfer_file(str(src), str(dst), 'copy')  # replaces the link by a copy
-    assert not osp.samefile(src, dst) and dst.read_bytes() == src.read_bytes()
-
-
-def test_check_and_convert_sample_results(tmp_path):
-    """check_sample / convert_sample return a CheckedSample (size None when not read) or None when skipped."""
-    report = utils.ConversionReport('t')
-    write_image(tmp_path / 'v.jpg', height=6, width=8)
-    write_image(tmp_path / 'i.jpg', height=6, width=8)
-    items = [utils.FileItem('visible', str(tmp_path / 'v.jpg'), str(tmp_path / 'out/v.jpg')),
-             utils.FileItem('infrared', str(tmp_path / 'i.jpg'), str(tmp_path / 'out/i.jpg'))]
-    assert utils.check_sample(report, 'a', items) == utils.CheckedSample((6, 8), {})
-    assert utils.check_sample(report, 'a', items, check_size=False) == utils.CheckedSample(None, {})
-    assert utils.convert_sample(report, 'a', 'train', items, 'copy').size == (6, 8)
-    assert (tmp_path / 'out/i.jpg').is_file() and report.written == {'train': 1}
-    missing = [items[0], utils.FileItem('infrared', None, str(tmp_path / 'out/x.jpg'))]
-    assert utils.convert_sample(report, 'b', 'train', missing, 'copy') is None
-    assert report.written == {'train': 1} and 'b: infrared missing' in report_text(report)
 
 
 def test_converters_use_the_metainfo_class_tuples():
@@ -609,26 +564,6 @@ def test_rgbt550k_pairs_symlinked_subsets_loops_and_broken_links(tmp_path):
     assert f'{raw / "ir" / "subB/ir/up"} not scanned' in text and f'{raw / "ir" / "subZ"} not scanned' in text
     with pytest.raises(utils.ConversionError, match='gone.jpg: broken link'):
         pairs.main([str(raw), '--out-dir', str(tmp_path / 'strict'), '--link', 'none', '--strict'])
-
-
-def test_scan_tree_follows_links_once(tmp_path):
-    real = tmp_path / 'real'
-    write_image(real / 'a/x.jpg')
-    write_image(real / 'a/b/y.png')
-    (real / 'notes.txt').write_text('not an image')
-    root = tmp_path / 'root'
-    root.mkdir()
-    (root / 'linked').symlink_to(real, target_is_directory=True)
-    (real / 'a/b/back').symlink_to(root, target_is_directory=True)  # loop through the scan root
-    scan = utils.scan_tree(str(root), 'images')
-    assert scan.files == ['linked/a/b/y.png', 'linked/a/x.jpg']
-    assert scan.revisited == [('linked/a/b/back', '.')] and scan.broken == []
-    assert scan.by_stem() == {
-        'linked/a/b/y': str(root / 'linked/a/b/y.png'), 'linked/a/x': str(root / 'linked/a/x.jpg')}
-    assert utils.scan_tree(str(real / 'a'), 'images', recursive=False).files == ['x.jpg']
-    write_image(real / 'a/x.png')
-    with pytest.raises(ValueError, match='ambiguous files'):
-        utils.scan_tree(str(real / 'a'), 'images', recursive=False).by_stem()
 
 
 def test_empty_or_missing_raw_trees_are_errors(tmp_path):
