@@ -63,6 +63,7 @@ def report_text(report):
 
 def test_converters_use_the_metainfo_class_tuples():
     """One source of class tuples: the datasets' METAINFO and the converters' categories come from metainfo."""
+    pytest.importorskip('mmdet', reason='mmdet is not installed')
     from mmspecgene.det.datasets import FLIRAlignedDataset, KAISTDataset, LLVIPDataset, RGBTSyntheticDetDataset
     for dataset, classes in ((KAISTDataset, metainfo.KAIST_CLASSES), (LLVIPDataset, metainfo.LLVIP_CLASSES),
                              (FLIRAlignedDataset, metainfo.FLIR_CLASSES),
