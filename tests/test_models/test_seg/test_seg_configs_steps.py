@@ -9,8 +9,9 @@ and ``model.test_step`` in slide mode. Per-sample checks (SPEC §7.3 (a)/(b), §
 that reaches the backbone for sample i (in every slide window) is sample i's own preprocessed thermal
 image, and in eval mode the per-sample backbone features of the B = 2 batch equal the B = 1 features.
 The -official-compat configs differ from their clean config only by ``to_rgb=(False, False)`` and
-``PairedPhotoMetricDistortion(thermal_ops='all')`` (asserted here): by default they run the train-mode preprocessing check without backward / optimizer step (ViT-B
-train steps take tens of seconds on CPU); ``--runslow`` runs their full train step too.
+``PairedPhotoMetricDistortion(thermal_ops='all')`` (asserted here): by default they run the train-mode
+preprocessing check without backward / optimizer step (ViT-B train steps take tens of seconds on CPU);
+``--runslow`` runs their full train step too.
 
 Every image size of a config (backbone ``img_size``, preprocessor ``size``, crop, resize scales, slide
 crop/stride) is scaled by one factor to ``SMALL_SIZE`` so that ViT-B runs on a 3 x 3 token grid. The test
