@@ -45,24 +45,19 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .metainfo import SOD_CLASSES, SOD_PALETTE, SYNTHETIC_SEG_CLASSES, SYNTHETIC_SEG_PALETTE
+from .metainfo import (SOD_CLASSES, SOD_PALETTE, SYNTHETIC_DET_CLASSES, SYNTHETIC_DET_PALETTE, SYNTHETIC_SEG_CLASSES,
+                       SYNTHETIC_SEG_PALETTE)
 
-SYNTHETIC_DET_CLASSES = ('person', 'car')
-SYNTHETIC_DET_PALETTE = [(220, 20, 60), (0, 0, 142)]
 SYNTHETIC_SOD_CLASSES = SOD_CLASSES
 SYNTHETIC_SOD_PALETTE = SOD_PALETTE
-SYNTHETIC_DET_METAINFO = dict(classes=SYNTHETIC_DET_CLASSES, palette=SYNTHETIC_DET_PALETTE)
-SYNTHETIC_SEG_METAINFO = dict(classes=SYNTHETIC_SEG_CLASSES, palette=SYNTHETIC_SEG_PALETTE)
-SYNTHETIC_SOD_METAINFO = dict(classes=SYNTHETIC_SOD_CLASSES, palette=SYNTHETIC_SOD_PALETTE)
 SYNTHETIC_PRETRAIN_CONDITIONS = ('day', 'night')
 SYNTHETIC_IGNORE_INDEX = 255
 SYNTHETIC_TASKS = ('pretrain', 'det', 'seg', 'sod')
 
 __all__ = [
     'SYNTHETIC_DET_CLASSES', 'SYNTHETIC_DET_PALETTE', 'SYNTHETIC_SEG_CLASSES', 'SYNTHETIC_SEG_PALETTE',
-    'SYNTHETIC_SOD_CLASSES', 'SYNTHETIC_SOD_PALETTE', 'SYNTHETIC_DET_METAINFO', 'SYNTHETIC_SEG_METAINFO',
-    'SYNTHETIC_SOD_METAINFO', 'SYNTHETIC_PRETRAIN_CONDITIONS', 'SYNTHETIC_IGNORE_INDEX', 'SYNTHETIC_TASKS',
-    'make_pretrain', 'make_det', 'make_seg', 'make_sod', 'make_all', 'is_night_index'
+    'SYNTHETIC_SOD_CLASSES', 'SYNTHETIC_SOD_PALETTE', 'SYNTHETIC_PRETRAIN_CONDITIONS', 'SYNTHETIC_IGNORE_INDEX',
+    'SYNTHETIC_TASKS', 'make_pretrain', 'make_det', 'make_seg', 'make_sod', 'make_all', 'is_night_index'
 ]
 
 # Object size ranges in pixels (width, height) for an image 128 pixels high; scaled by height / 128.

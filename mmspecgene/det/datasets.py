@@ -7,6 +7,8 @@ from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
 from ..datasets.ann_checks import coco_category_labels, load_coco_json
+from ..datasets.metainfo import (FLIR_CLASSES, FLIR_PALETTE, KAIST_CLASSES, LLVIP_CLASSES, PERSON_CLASSES,
+                                 PERSON_PALETTE, SYNTHETIC_DET_CLASSES, SYNTHETIC_DET_PALETTE)
 
 
 @DATASETS.register_module()
@@ -19,7 +21,7 @@ class RGBTCocoDataset(CocoDataset):
     annotations are dropped and counted in the log); ``check_category_order=True`` asserts that the
     json order equals the class order.
     """
-    METAINFO = dict(classes=('person', ), palette=[(220, 20, 60)])
+    METAINFO = dict(classes=PERSON_CLASSES, palette=PERSON_PALETTE)
 
     def __init__(self, *args, ignore_unknown_categories: bool = False, check_category_order: bool = False,
                  data_prefix: dict = dict(img='visible/', ir='infrared/'), **kwargs):
@@ -59,23 +61,23 @@ class RGBTCocoDataset(CocoDataset):
 @DATASETS.register_module()
 class KAISTDataset(RGBTCocoDataset):
     """KAIST multispectral pedestrian (``visible/setXX/V00Y/I#####.jpg``); ``person`` only."""
-    METAINFO = dict(classes=('person', ), palette=[(220, 20, 60)])
+    METAINFO = dict(classes=KAIST_CLASSES, palette=PERSON_PALETTE)
 
 
 @DATASETS.register_module()
 class LLVIPDataset(RGBTCocoDataset):
     """LLVIP (1280×1024 aligned pairs); ``person`` only."""
-    METAINFO = dict(classes=('person', ), palette=[(220, 20, 60)])
+    METAINFO = dict(classes=LLVIP_CLASSES, palette=PERSON_PALETTE)
 
 
 @DATASETS.register_module()
 class FLIRAlignedDataset(RGBTCocoDataset):
     """FLIR-aligned: ``person``, ``bicycle``, ``car`` (COCO-id order; stray ``dog`` labels are dropped by the
     converter, or at load time with ``ignore_unknown_categories=True``)."""
-    METAINFO = dict(classes=('person', 'bicycle', 'car'), palette=[(220, 20, 60), (119, 11, 32), (0, 0, 142)])
+    METAINFO = dict(classes=FLIR_CLASSES, palette=FLIR_PALETTE)
 
 
 @DATASETS.register_module()
 class RGBTSyntheticDetDataset(RGBTCocoDataset):
     """The generated synthetic RGBT detection set (``tools/misc/make_synthetic_rgbt.py --task det``)."""
-    METAINFO = dict(classes=('person', 'car'), palette=[(220, 20, 60), (0, 0, 142)])
+    METAINFO = dict(classes=SYNTHETIC_DET_CLASSES, palette=SYNTHETIC_DET_PALETTE)

@@ -73,8 +73,6 @@ _RELEASED_NECK_KEY = re.compile(r'neck\.(' + '|'.join(_NECK_PARTS) + r')(2?)((?:
 _MMSPECGENE_NECK_KEY = re.compile(r'neck\.(rgb|thermal)\.(' + '|'.join(_NECK_PARTS.values()) + r')((?:\..+)?)$')
 _RELEASED_SUFFIX = {'': 'thermal', '2': 'rgb'}
 
-StateDict = Dict[str, torch.Tensor]
-
 
 class CheckpointMismatchError(RuntimeError):
     """A checkpoint does not fit a model or layout (disallowed/missing keys, shape mismatches)."""

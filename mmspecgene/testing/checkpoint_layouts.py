@@ -23,6 +23,7 @@ from mmspecgene.models.vit import ARCH_SETTINGS
 Shape = Tuple[int, ...]
 Layout = 'OrderedDict[str, Shape]'
 
+
 def arch_dims(arch: Union[str, dict] = 'base') -> dict:
     """``embed_dims``, ``num_layers``, ``num_heads``, ``mlp_ratio`` of a named arch or a dict."""
     if isinstance(arch, str):
