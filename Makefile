@@ -4,7 +4,7 @@
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all clean-demo
+.PHONY: setup demo test test-all lint clean-demo
 
 setup:
 	bash tools/setup_env.sh
@@ -14,6 +14,9 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+lint: setup
+	.venv/bin/ruff check .
 
 test-all: setup
 	$(PY) -m pytest tests --runslow $(PYTEST_ARGS)

@@ -9,6 +9,7 @@ from argparse import ArgumentParser
 from mmengine.registry import VISUALIZERS
 
 from mmspecgene.apis import inference_rgbt, init_rgbt_model
+from mmspecgene.utils.checkpoint_loader import add_trust_checkpoint_code_argument
 from mmspecgene.visualization import read_rgbt_pair, seg_sample_for_canvas, side_by_side
 
 
@@ -21,6 +22,7 @@ def main():
     parser.add_argument('--out-file', default='rgbt_seg_result.png', help='output image')
     parser.add_argument('--device', default='cpu', help='device, e.g. cuda:0')
     parser.add_argument('--opacity', type=float, default=0.5, help='mask opacity in (0, 1]')
+    add_trust_checkpoint_code_argument(parser)
     args = parser.parse_args()
 
     model = init_rgbt_model(args.config, args.checkpoint, device=args.device)

@@ -2,6 +2,7 @@
 """mim finds mmspecgene's tools and configs by basename from any working directory."""
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -22,3 +23,21 @@ def test_mim_finds_configs_and_tools(tmp_path):
                          env=dict(os.environ, PYTHONWARNINGS='ignore'))
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ['True', '1'], out.stdout
+
+
+def test_only_tests_import_mmspecgene_testing():
+    """``mmspecgene.testing`` holds test fixtures: the package proper, tools and demos never import it."""
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    pattern = re.compile(r'^\s*(from\s+(mmspecgene\.testing|mmspecgene\s+import\s+testing|\.+testing)\b|'
+                         r'import\s+mmspecgene\.testing)', re.M)
+    offenders = []
+    for top in ('mmspecgene', 'tools', 'demo'):
+        for root, _, files in os.walk(osp.join(repo, top)):
+            if osp.join(repo, 'mmspecgene', 'testing') in root:
+                continue
+            for name in files:
+                if name.endswith('.py'):
+                    with open(osp.join(root, name), encoding='utf-8') as f:
+                        if pattern.search(f.read()):
+                            offenders.append(osp.relpath(osp.join(root, name), repo))
+    assert offenders == []

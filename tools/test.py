@@ -11,6 +11,7 @@ from mmengine.runner import Runner
 
 from mmspecgene.utils import scope_of_config
 from mmspecgene.utils.cfg_options import check_cfg_options
+from mmspecgene.utils.checkpoint_loader import add_trust_checkpoint_code_argument
 from mmspecgene.utils.dist import prepare_distributed
 
 
@@ -28,6 +29,7 @@ def parse_args():
     parser.add_argument('--strict-cfg-options', action='store_true',
                         help='make a --cfg-options key that is not in the config an error (default: a warning)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    add_trust_checkpoint_code_argument(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

@@ -1,6 +1,21 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Class names and palettes of the supported datasets (exact strings of the released configs)."""
+"""Class names and palettes of the supported datasets (exact strings of the released configs).
 
+The one source of the class tuples: the dataset classes' ``METAINFO``, the dataset converters and the synthetic data
+generator all import them from here.
+"""
+
+# Detection (category ids in the converted COCO jsons are 1 + the position in these tuples).
+PERSON_CLASSES = ('person', )
+KAIST_CLASSES = PERSON_CLASSES
+LLVIP_CLASSES = PERSON_CLASSES
+FLIR_CLASSES = ('person', 'bicycle', 'car')
+PERSON_PALETTE = [(220, 20, 60)]
+FLIR_PALETTE = [(220, 20, 60), (119, 11, 32), (0, 0, 142)]
+SYNTHETIC_DET_CLASSES = ('person', 'car')
+SYNTHETIC_DET_PALETTE = [(220, 20, 60), (0, 0, 142)]
+
+# Segmentation and SOD.
 SEG_PALETTE = [
     (0, 0, 0), (0, 0, 142), (0, 60, 100), (0, 0, 230), (119, 11, 32), (255, 0, 0), (0, 139, 139),
     (255, 165, 150), (192, 64, 0), (211, 211, 211), (100, 33, 128), (117, 79, 86), (153, 153, 153),

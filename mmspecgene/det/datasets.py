@@ -9,6 +9,8 @@ from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
 from ..datasets.ann_checks import coco_category_labels, coco_dropped_annotations, load_coco_json
+from ..datasets.metainfo import (FLIR_CLASSES, FLIR_PALETTE, KAIST_CLASSES, LLVIP_CLASSES, PERSON_CLASSES,
+                                 PERSON_PALETTE, SYNTHETIC_DET_CLASSES, SYNTHETIC_DET_PALETTE)
 
 MAX_LISTED = 50
 
@@ -28,7 +30,7 @@ class RGBTCocoDataset(CocoDataset):
     reason; ``strict_annotations=True`` makes them an error. Annotations flagged ``ignore`` are legitimately skipped
     (counted at INFO level); ``iscrowd=1`` ones are kept as ignored regions.
     """
-    METAINFO = dict(classes=('person', ), palette=[(220, 20, 60)])
+    METAINFO = dict(classes=PERSON_CLASSES, palette=PERSON_PALETTE)
 
     def __init__(self, *args, ignore_unknown_categories: bool = False, check_category_order: bool = False,
                  strict_annotations: bool = False, data_prefix: dict = dict(img='visible/', ir='infrared/'),
@@ -103,23 +105,23 @@ class RGBTCocoDataset(CocoDataset):
 @DATASETS.register_module()
 class KAISTDataset(RGBTCocoDataset):
     """KAIST multispectral pedestrian (``visible/setXX/V00Y/I#####.jpg``); ``person`` only."""
-    METAINFO = dict(classes=('person', ), palette=[(220, 20, 60)])
+    METAINFO = dict(classes=KAIST_CLASSES, palette=PERSON_PALETTE)
 
 
 @DATASETS.register_module()
 class LLVIPDataset(RGBTCocoDataset):
     """LLVIP (1280×1024 aligned pairs); ``person`` only."""
-    METAINFO = dict(classes=('person', ), palette=[(220, 20, 60)])
+    METAINFO = dict(classes=LLVIP_CLASSES, palette=PERSON_PALETTE)
 
 
 @DATASETS.register_module()
 class FLIRAlignedDataset(RGBTCocoDataset):
     """FLIR-aligned: ``person``, ``bicycle``, ``car`` (COCO-id order; stray ``dog`` labels are dropped by the
     converter, or at load time with ``ignore_unknown_categories=True``)."""
-    METAINFO = dict(classes=('person', 'bicycle', 'car'), palette=[(220, 20, 60), (119, 11, 32), (0, 0, 142)])
+    METAINFO = dict(classes=FLIR_CLASSES, palette=FLIR_PALETTE)
 
 
 @DATASETS.register_module()
 class RGBTSyntheticDetDataset(RGBTCocoDataset):
     """The generated synthetic RGBT detection set (``tools/misc/make_synthetic_rgbt.py --task det``)."""
-    METAINFO = dict(classes=('person', 'car'), palette=[(220, 20, 60), (0, 0, 142)])
+    METAINFO = dict(classes=SYNTHETIC_DET_CLASSES, palette=SYNTHETIC_DET_PALETTE)

@@ -6,7 +6,7 @@ Not registered here (``mmspecgene.evaluation`` imports no host); ``mmspecgene.de
 """
 import logging
 from collections import OrderedDict
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -15,17 +15,14 @@ from mmengine.logging import MMLogger, print_log
 
 from .kaist_mr import (SUBSETS, KAISTDetections, KAISTEvalResult, evaluate_kaist, format_miss_rate_table,
                        frame_key_from_path, load_kaist_gt, resolve_setups, write_matlab_txt, write_reference_txt)
+from .sample_fields import get_field
+
+_EXPECTED = '; expected an mmdet data sample with img_path and pred_instances (bboxes, scores, labels)'
 
 
-def _field(container: Any, name: str, where: str) -> Any:
-    """``container[name]`` for dicts, ``container.name`` for data elements; a clear error when absent."""
-    if isinstance(container, Mapping):
-        if name in container:
-            return container[name]
-    elif hasattr(container, name):
-        return getattr(container, name)
-    raise KeyError(f'KAISTMissRateMetric: {where} has no {name!r}; expected an mmdet data sample with img_path and '
-                   'pred_instances (bboxes, scores, labels)')
+def _field_of(container: Any, name: str, where: str) -> Any:
+    """A required field of a data sample or of its ``pred_instances``; the error names the metric and the sample."""
+    return get_field(container, name, where=f'KAISTMissRateMetric: {where}', hint=_EXPECTED)
 
 
 def _to_numpy(values: Any) -> np.ndarray:
@@ -76,15 +73,15 @@ class KAISTMissRateMetric(BaseMetric):
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Store each sample's frame position, xywh boxes (N, 4) and scores (N, )."""
         for data_sample in data_samples:
-            img_path = _field(data_sample, 'img_path', 'a data sample')
+            img_path = _field_of(data_sample, 'img_path', 'a data sample')
             frame_key = frame_key_from_path(img_path)
             position = self._frame_positions.get(frame_key)
             if position is None:
                 raise ValueError(f'KAISTMissRateMetric: frame {frame_key!r} (img_path {img_path!r}) is not in the '
                                  f'evaluator ground truth {self.ann_file!r}')
-            pred_instances = _field(data_sample, 'pred_instances', f'data sample {img_path!r}')
-            bboxes = _to_numpy(_field(pred_instances, 'bboxes', f'pred_instances of {img_path!r}'))
-            scores = _to_numpy(_field(pred_instances, 'scores', f'pred_instances of {img_path!r}')).reshape(-1)
+            pred_instances = _field_of(data_sample, 'pred_instances', f'data sample {img_path!r}')
+            bboxes = _to_numpy(_field_of(pred_instances, 'bboxes', f'pred_instances of {img_path!r}'))
+            scores = _to_numpy(_field_of(pred_instances, 'scores', f'pred_instances of {img_path!r}')).reshape(-1)
             if bboxes.size == 0:
                 bboxes = bboxes.reshape(0, 4)
             if bboxes.ndim != 2 or bboxes.shape[1] != 4 or len(bboxes) != len(scores):

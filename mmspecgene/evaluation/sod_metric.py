@@ -10,25 +10,19 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 
+from .sample_fields import get_field
 from .sod import (RELEASED_WF_BETA2, aggregate_records, compute_image_record,
                   format_sod_table, load_gt)
 
 PRED_MODES = ('soft', 'hard')
 
 
-def _field(sample: Any, key: str) -> Any:
-    """Read ``key`` from a data sample given as a dict or a data element."""
-    if isinstance(sample, dict):
-        return sample.get(key)
-    return getattr(sample, key, None)
-
-
 def _pixel_data(sample: Any, key: str) -> Optional[torch.Tensor]:
     """Return the ``data`` tensor of a pixel-data field, or None if absent."""
-    field = _field(sample, key)
+    field = get_field(sample, key, None)
     if field is None:
         return None
-    data = _field(field, 'data')
+    data = get_field(field, 'data', None)
     if data is None:
         raise KeyError(f'data sample field {key!r} has no "data" entry')
     return torch.as_tensor(data)
@@ -128,7 +122,7 @@ class SODMetric(BaseMetric):
         """0/255 uint8 H×W GT from ``gt_sem_seg`` or ``seg_map_path``."""
         gt_label = _pixel_data(sample, 'gt_sem_seg')
         if gt_label is None:
-            seg_map_path = _field(sample, 'seg_map_path')
+            seg_map_path = get_field(sample, 'seg_map_path', None)
             if seg_map_path is None:
                 raise KeyError(f'{name}: data sample has neither '
                                f'"gt_sem_seg" nor "seg_map_path"')
@@ -159,7 +153,7 @@ class SODMetric(BaseMetric):
                 ``seg_map_path``.
         """
         for index, sample in enumerate(data_samples):
-            name = _field(sample, 'img_path') or f'data sample {index}'
+            name = get_field(sample, 'img_path', None) or f'data sample {index}'
             pred = self._saliency_map(sample, name)
             gt = self._ground_truth(sample, name)
             record = compute_image_record(pred, gt, wf_beta2=self.wf_beta2, name=str(name))
@@ -170,7 +164,7 @@ class SODMetric(BaseMetric):
         ``visible/`` in its ``img_path`` (``<root>/<set>/visible/<split>/...``)."""
         if self.dataset_name != 'auto':
             return self.dataset_name
-        parts = str(_field(sample, 'img_path') or '').replace('\\', '/').split('/')
+        parts = str(get_field(sample, 'img_path', None) or '').replace('\\', '/').split('/')
         if 'visible' not in parts or parts.index('visible') == 0:
             raise ValueError(f"{name}: dataset_name='auto' needs img_path of the form "
                              f"<root>/<set>/visible/<split>/<file>")

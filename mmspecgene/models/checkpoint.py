@@ -28,6 +28,7 @@ import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 
+from ..utils.checkpoint_loader import load_checkpoint_file
 from .layers.pos_embed import resize_pos_embed_grid
 
 FORMATS = ('released-pretrain', 'mmspecgene-pretrain', 'det-init', 'seg-init', 'det-finetuned', 'seg-finetuned')
@@ -72,8 +73,6 @@ _RELEASED_NECK_KEY = re.compile(r'neck\.(' + '|'.join(_NECK_PARTS) + r')(2?)((?:
 _MMSPECGENE_NECK_KEY = re.compile(r'neck\.(rgb|thermal)\.(' + '|'.join(_NECK_PARTS.values()) + r')((?:\..+)?)$')
 _RELEASED_SUFFIX = {'': 'thermal', '2': 'rgb'}
 
-StateDict = Dict[str, torch.Tensor]
-
 
 class CheckpointMismatchError(RuntimeError):
     """A checkpoint does not fit a model or layout (disallowed/missing keys, shape mismatches)."""
@@ -93,17 +92,6 @@ def summarize_keys(keys: Iterable[str], max_groups: int = 12) -> str:
     if len(items) > max_groups:
         items = items[:max_groups] + [f'... {len(items) - max_groups} more groups']
     return ', '.join(items)
-
-
-def load_checkpoint_file(path: str) -> dict:
-    """Load a local, trusted checkpoint file on CPU (``torch.load(weights_only=False)``)."""
-    path = os.fspath(path)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint file not found: {path!r} (only local files are supported)')
-    ckpt = torch.load(path, map_location='cpu', weights_only=False)
-    if not isinstance(ckpt, Mapping):
-        raise TypeError(f'{path!r}: expected a dict checkpoint, got {type(ckpt).__name__}')
-    return ckpt
 
 
 def _as_checkpoint(ckpt: Union[str, Mapping]) -> Mapping:
@@ -475,6 +463,46 @@ def load_state_dict_with_report(module: nn.Module,
         raise CheckpointMismatchError(f'checkpoint does not fit {name}: ' + '; '.join(problems))
     module.load_state_dict(OrderedDict((k, state[k]) for k in matched), strict=False)
     return dict(matched=matched, missing=missing, unexpected=unexpected)
+
+
+# ------------------------------------------------------------------------------------------ layout checks
+# model keys that a valid file may lack: the pretraining masker's curriculum state (absent from released files)
+OPTIONAL_MODEL_KEYS = (r'backbone\.masker\.', r'data_preprocessor\.')
+
+
+def reference_state(model_state: Mapping, fmt: str) -> Mapping:
+    """The tensors a ``fmt`` file should hold, from the ``state_dict()`` of the model built from its config.
+
+    Fine-tuned formats are that (det / seg) model's state itself; the pretraining formats are the state of the
+    pretraining model converted to ``fmt`` (e.g. its encoder in timm names for det-init).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f'unknown format {fmt!r}, expected one of {FORMATS}')
+    model_fmt = detect_format(dict(state_dict=model_state))
+    wanted = fmt if fmt in FINETUNED_FORMATS else 'mmspecgene-pretrain'
+    if model_fmt != wanted:
+        raise ValueError(f'a {fmt} file is checked against a model whose state_dict is {wanted}, but the config '
+                         f'builds one whose state_dict is {model_fmt}: use a '
+                         f'{"pretraining" if wanted == "mmspecgene-pretrain" else wanted[:3]} config')
+    if fmt in FINETUNED_FORMATS or fmt == 'mmspecgene-pretrain':
+        return model_state
+    quiet = MMLogger.get_instance('mmspecgene_reference_state', log_level='ERROR')
+    converted = convert_checkpoint(dict(state_dict=model_state), fmt, 'mmspecgene-pretrain', norm_from='thermal',
+                                   logger=quiet)
+    return get_state_dict(converted, fmt)
+
+
+def compare_with_reference(state: Mapping, reference: Mapping,
+                           optional: Sequence[str] = OPTIONAL_MODEL_KEYS) -> Dict[str, List[str]]:
+    """Keys of ``reference`` absent from ``state`` (``missing``, except ``optional`` regexes), keys only in
+    ``state`` (``unexpected``) and, per key, ``'key: file (shape) vs model (shape)'`` (``mismatched``)."""
+    return dict(
+        missing=[k for k in reference if k not in state and not _matches_any(k, optional)],
+        unexpected=[k for k in state if k not in reference],
+        mismatched=[
+            f'{k}: file {tuple(state[k].shape)} vs model {tuple(reference[k].shape)}' for k in reference
+            if k in state and tuple(state[k].shape) != tuple(reference[k].shape)
+        ])
 
 
 # ------------------------------------------------------------------------------------------ publishing

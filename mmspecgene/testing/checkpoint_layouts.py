@@ -10,13 +10,10 @@ The head/neck key lists of the fine-tuned layouts are derived from the host modu
 (mmdet 3.x ``RPNHead(num_convs=2)``, ``Shared4Conv1FCBBoxHead``, ``FCNMaskHead`` with an LN2d whose
 ``_abbr_`` is ``norm_layer``, the ViTDet ``SimpleFPN``; mmseg 1.x ``Feature2Pyramid``, ``UPerHead``,
 ``FCNHead`` with BN named ``bn``); tests compare them with the built host modules where available.
-:func:`expected_layout` infers the dims from a checkpoint and rebuilds its expected layout, which the
-converter's ``--validate-only`` mode compares with the file (:func:`compare_layout`).
 """
 import math
-import re
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -25,8 +22,6 @@ from mmspecgene.models.vit import ARCH_SETTINGS
 
 Shape = Tuple[int, ...]
 Layout = 'OrderedDict[str, Shape]'
-
-_INT_KEYS = re.compile(r'.*(relative_position_index|num_batches_tracked)$')
 
 
 def arch_dims(arch: Union[str, dict] = 'base') -> dict:
@@ -337,113 +332,3 @@ def seg_finetuned_checkpoint(num_classes: int, seed: int = 0, with_optimizer: bo
     """mmengine checkpoint with a §6.4 seg/SOD ``state_dict``."""
     return _mmengine_checkpoint(
         random_state_dict(seg_finetuned_layout(num_classes, **layout_kwargs), seed), with_optimizer)
-
-
-# ------------------------------------------------------------------------------------------- validation
-def compare_layout(state: Mapping[str, torch.Tensor], layout: Mapping[str, Shape]) -> Dict[str, List[str]]:
-    """Keys of ``layout`` absent from ``state`` (missing), extra keys (unexpected) and shape mismatches."""
-    return dict(
-        missing=[k for k in layout if k not in state],
-        unexpected=[k for k in state if k not in layout],
-        mismatched=[
-            f'{k}: file {tuple(state[k].shape)} vs expected {tuple(layout[k])}' for k in layout
-            if k in state and tuple(state[k].shape) != tuple(layout[k])
-        ])
-
-
-def _need(state: Mapping, key: str) -> torch.Tensor:
-    if key not in state:
-        raise KeyError(f'cannot infer the layout: key {key!r} is absent')
-    return state[key]
-
-
-def _count(state: Mapping, pattern: str) -> int:
-    """Number of distinct indices ``i`` in keys matching ``pattern`` (with one ``(\\d+)`` group)."""
-    found = {int(m.group(1)) for m in (re.match(pattern, k) for k in state) if m}
-    return max(found) + 1 if found else 0
-
-
-def _encoder_args(state: Mapping, conv_key: str, layer_pattern: str, fc1_key: str, pos_key: str) -> dict:
-    conv = _need(state, conv_key)
-    dims, in_channels, patch_size = conv.shape[0], conv.shape[1], conv.shape[2]
-    hidden = _need(state, fc1_key).shape[0]
-    num_tokens = _need(state, pos_key).shape[1]
-    grid = int(round(math.sqrt(num_tokens - 1)))
-    arch = dict(embed_dims=dims, num_layers=_count(state, layer_pattern), num_heads=1, mlp_ratio=hidden / dims)
-    return dict(arch=arch, patch_size=patch_size, in_channels=in_channels, img_size=grid * patch_size)
-
-
-def expected_layout(state: Mapping[str, torch.Tensor], fmt: str) -> Layout:
-    """Infer the dims from a state dict (of format ``fmt``) and return the layout it should have.
-
-    ``mmspecgene-pretrain`` states are compared after :func:`mmspecgene_to_released` by the caller.
-    """
-    if fmt == 'released-pretrain':
-        args = _encoder_args(state, 'backbone.patch_embed.projection.weight', r'backbone\.layers\.(\d+)\.',
-                             'backbone.layers.0.ffn.layers.0.0.weight', 'backbone.pos_embed')
-        dec_embed = _need(state, 'neck.decoder_embed.weight').shape[0]
-        decoder = dict(
-            embed_dims=dec_embed,
-            depth=_count(state, r'neck\.decoder_blocks\.(\d+)\.'),
-            mlp_ratio=_need(state, 'neck.decoder_blocks.0.ffn.layers.0.0.weight').shape[0] / dec_embed)
-        return released_pretrain_layout(decoder=decoder, **args)
-    if fmt == 'det-init':
-        args = _encoder_args(state, 'patch_embed.proj.weight', r'blocks\.(\d+)\.', 'blocks.0.mlp.fc1.weight',
-                             'pos_embed')
-        return det_transform_layout(**args)
-    if fmt == 'seg-init':
-        args = _encoder_args(state, 'patch_embed.projection.weight', r'layers\.(\d+)\.',
-                             'layers.0.ffn.layers.0.0.weight', 'pos_embed')
-        return seg_transform_layout(**args)
-    if fmt == 'det-finetuned':
-        conv = _need(state, 'backbone.patch_embed.proj.weight')
-        dims, patch = conv.shape[0], conv.shape[2]
-        num_layers = _count(state, r'backbone\.blocks\.(\d+)\.')
-        lengths = [_need(state, f'backbone.blocks.{i}.attn.rel_pos_h').shape[0] for i in range(num_layers)]
-        head_dims = state['backbone.blocks.0.attn.rel_pos_h'].shape[1]
-        global_len = max(lengths)
-        window_len = min(lengths)
-        bbox_fc = _need(state, 'roi_head.bbox_head.shared_fcs.0.weight')
-        roi_conv = _need(state, 'roi_head.bbox_head.shared_convs.0.conv.weight').shape[0]
-        pre_grid = int(round(math.sqrt(_need(state, 'backbone.pos_embed').shape[1] - 1)))
-        return det_finetuned_layout(
-            num_classes=_need(state, 'roi_head.mask_head.conv_logits.weight').shape[0],
-            arch=dict(
-                embed_dims=dims,
-                num_layers=num_layers,
-                num_heads=dims // head_dims,
-                mlp_ratio=_need(state, 'backbone.blocks.0.mlp.fc1.weight').shape[0] / dims),
-            img_size=(global_len + 1) // 2 * patch,
-            patch_size=patch,
-            in_channels=conv.shape[1],
-            pretrain_img_size=pre_grid * patch,
-            window_size=(window_len + 1) // 2 if window_len != global_len else 0,
-            global_attn_indexes=[i for i, n in enumerate(lengths) if n == global_len],
-            fpn_channels=_need(state, 'neck.lateral_convs.0.conv.weight').shape[0],
-            num_anchors=_need(state, 'rpn_head.rpn_cls.weight').shape[0],
-            rpn_convs=_count(state, r'rpn_head\.rpn_conv\.(\d+)\.'),
-            roi_conv_channels=roi_conv,
-            roi_fc_channels=bbox_fc.shape[0],
-            roi_size=int(round(math.sqrt(bbox_fc.shape[1] / roi_conv))),
-            mask_convs=_count(state, r'roi_head\.mask_head\.convs\.(\d+)\.'))
-    if fmt == 'seg-finetuned':
-        conv = _need(state, 'backbone.patch_embed.projection.weight')
-        dims, patch = conv.shape[0], conv.shape[2]
-        grid = int(round(math.sqrt(_need(state, 'backbone.pos_embed').shape[1] - 1)))
-        conv_seg = _need(state, 'decode_head.conv_seg.weight')
-        return seg_finetuned_layout(
-            num_classes=conv_seg.shape[0],
-            arch=dict(
-                embed_dims=dims,
-                num_layers=_count(state, r'backbone\.layers\.(\d+)\.'),
-                num_heads=_need(state, 'backbone.layers.0.attn.relative_position_bias_table').shape[1],
-                mlp_ratio=_need(state, 'backbone.layers.0.ffn.layers.0.0.weight').shape[0] / dims),
-            img_size=grid * patch,
-            patch_size=patch,
-            in_channels=conv.shape[1],
-            channels=conv_seg.shape[1],
-            aux_channels=_need(state, 'auxiliary_head.conv_seg.weight').shape[1],
-            num_pool_scales=_count(state, r'decode_head\.psp_modules\.(\d+)\.'),
-            num_ins=_count(state, r'decode_head\.lateral_convs\.(\d+)\.') + 1,
-            aux_convs=_count(state, r'auxiliary_head\.convs\.(\d+)\.'))
-    raise ValueError(f'no reference layout for format {fmt!r}')

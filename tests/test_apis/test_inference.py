@@ -11,7 +11,14 @@ from mmengine.config import Config
 
 from mmspecgene.apis import inference_rgbt, init_rgbt_model
 from mmspecgene.apis.inference import config_dataset_meta
-from mmspecgene.datasets.synthetic import SYNTHETIC_DET_METAINFO, SYNTHETIC_SEG_METAINFO, SYNTHETIC_SOD_METAINFO
+from mmspecgene.datasets.metainfo import (
+    SOD_CLASSES,
+    SOD_PALETTE,
+    SYNTHETIC_DET_CLASSES,
+    SYNTHETIC_DET_PALETTE,
+    SYNTHETIC_SEG_CLASSES,
+    SYNTHETIC_SEG_PALETTE,
+)
 from mmspecgene.testing.scripts import load_script
 from mmspecgene.testing.state_dict_checkpoints import save_state_dict_only
 
@@ -19,6 +26,9 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = osp.join(REPO, 'configs/det/vitdet/vitdet_mask-rcnn_rgbt-vit-tiny_1xb4-400i_synthetic.py')
 SEG_CFG = osp.join(REPO, 'configs/seg/upernet/upernet_rgbt-vit-tiny_1xb4-400i_synthetic.py')
 SOD_CFG = osp.join(REPO, 'configs/sod/upernet/upernet-sod_rgbt-vit-tiny_1xb4-300i_synthetic.py')
+SYNTHETIC_DET_METAINFO = dict(classes=SYNTHETIC_DET_CLASSES, palette=SYNTHETIC_DET_PALETTE)
+SYNTHETIC_SEG_METAINFO = dict(classes=SYNTHETIC_SEG_CLASSES, palette=SYNTHETIC_SEG_PALETTE)
+SYNTHETIC_SOD_METAINFO = dict(classes=SOD_CLASSES, palette=SOD_PALETTE)
 
 
 def _meta(metainfo):

@@ -9,11 +9,12 @@ import torch
 import torch.nn as nn
 
 from mmspecgene.models.checkpoint import (DET_INIT_ALLOWED_MISSING, DET_INIT_ALLOWED_UNEXPECTED,
-                                          CheckpointMismatchError, convert_checkpoint, detect_format,
+                                          CheckpointMismatchError, compare_with_reference, convert_checkpoint,
+                                          detect_format,
                                           encoder_state_for_det, encoder_state_for_seg, get_state_dict,
                                           load_checkpoint_file, load_state_dict_with_report,
-                                          mmspecgene_to_released, publish, released_to_mmspecgene,
-                                          to_encoder_state)
+                                          mmspecgene_to_released, publish, reference_state,
+                                          released_to_mmspecgene, to_encoder_state)
 from mmspecgene.models.layers.pos_embed import resize_pos_embed_grid
 from mmspecgene.models.vit import SpecGeneViT
 from mmspecgene.testing import checkpoint_layouts as cl
@@ -78,22 +79,42 @@ def test_finetuned_vit_b_layout_shapes():
     assert not any(k.startswith('backbone.norm') or k.startswith('backbone.ln1') for k in seg)
 
 
-@pytest.mark.parametrize('fmt', ['released-pretrain', 'det-init', 'seg-init', 'det-finetuned', 'seg-finetuned'])
-def test_expected_layout_inference(fmt):
-    base = {
-        'released-pretrain': lambda: cl.released_pretrain_layout(),
-        'det-init': lambda: cl.det_transform_layout(),
-        'seg-init': lambda: cl.seg_transform_layout(),
-        'det-finetuned': lambda: cl.det_finetuned_layout(3),
-        'seg-finetuned': lambda: cl.seg_finetuned_layout(26),
+@pytest.mark.parametrize('fmt', ['released-pretrain', 'mmspecgene-pretrain', 'det-init', 'seg-init'])
+def test_reference_state_of_a_pretraining_model(fmt):
+    """The reference of each pretraining format, derived from a pretraining model's state, is its released layout."""
+    model_state = released_to_mmspecgene(meta_state(cl.released_pretrain_layout()))
+    expected = {
+        'released-pretrain': cl.released_pretrain_layout,
+        'mmspecgene-pretrain': lambda: shapes(model_state),
+        'det-init': cl.det_transform_layout,
+        'seg-init': cl.seg_transform_layout,
     }[fmt]()
-    assert cl.expected_layout(meta_state(base), fmt) == base
-    state = meta_state(base)
-    key = next(k for k in base if k.endswith('qkv.weight'))
+    assert shapes(reference_state(model_state, fmt)) == dict(expected)
+
+
+def test_reference_state_needs_a_model_of_the_format():
+    seg_state = meta_state(cl.seg_finetuned_layout(26))
+    assert reference_state(seg_state, 'seg-finetuned') is seg_state
+    with pytest.raises(ValueError, match='use a pretraining config'):
+        reference_state(seg_state, 'det-init')
+    with pytest.raises(ValueError, match='use a det config'):
+        reference_state(seg_state, 'det-finetuned')
+
+
+def test_compare_with_reference_names_each_key():
+    reference = meta_state(cl.det_finetuned_layout(3))
+    state = dict(reference)
+    key = next(k for k in reference if k.endswith('qkv.weight'))
     state[key] = torch.empty(3, device='meta')
-    del state[next(k for k in base if k.endswith('proj.bias'))]
-    diff = cl.compare_layout(state, base)
-    assert len(diff['missing']) == 1 and key in diff['mismatched'][0]
+    gone = next(k for k in reference if k.endswith('proj.bias'))
+    del state[gone]
+    state['extra.weight'] = torch.empty(1, device='meta')
+    assert compare_with_reference(state, reference) == dict(
+        missing=[gone], unexpected=['extra.weight'],
+        mismatched=[f'{key}: file (3,) vs model {tuple(reference[key].shape)}'])
+    # the masker's curriculum state may be absent from a pretraining file
+    reference['backbone.masker.tick'] = torch.empty((), device='meta')
+    assert compare_with_reference(state, reference)['missing'] == [gone]
 
 
 # ------------------------------------------------------------------------------------------- detection

@@ -1,6 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Dataset converters on tiny fake raw trees: layout, json contents, report lines, --strict, label remapping."""
-import importlib
+"""Dataset converter scripts on tiny fake raw trees: layout, json contents, report lines, --strict, label remapping,
+symbolic-link raw trees and empty trees (their library is tested in tests/test_datasets/test_converters.py)."""
 import json
 import os
 import os.path as osp
@@ -12,16 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmspecgene.datasets import converters as utils
+from mmspecgene.datasets import metainfo
 from mmspecgene.testing.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 CONVERTER_DIR = REPO / 'tools' / 'dataset_converters'
 KAIST_EVAL_JSON = REPO.parent / 'shared' / 'data' / 'kaist_eval' / 'KAIST_annotation.json'
-
-
-if str(CONVERTER_DIR) not in sys.path:
-    sys.path.insert(0, str(CONVERTER_DIR))  # the converters import their shared ``_converter_utils``
-utils = importlib.import_module('_converter_utils')
 
 
 def load(name):
@@ -64,39 +61,17 @@ def report_text(report):
     return '\n'.join(report.lines())
 
 
-# ---------------------------------------------------------------------- utils
-def test_rectangle_polygon_and_coco_annotation():
-    ann = utils.coco_annotation(1, 0, 2, [1, 2, 3, 4], iscrowd=1)
-    assert ann['segmentation'] == [[1.0, 2.0, 4.0, 2.0, 4.0, 6.0, 1.0, 6.0]]
-    assert ann['area'] == 12.0 and ann['iscrowd'] == 1 and ann['bbox'] == [1.0, 2.0, 3.0, 4.0]
-    with pytest.raises(ValueError, match='ids must be >= 1'):
-        utils.write_coco_json('/nonexistent/x.json', [], [dict(ann, id=0)], ('person', ))
-
-
-def test_index_label_fn():
-    check = utils.index_label_fn(13)
-    out, bad, _, counters = check(np.array([[0, 12], [255, 13]], np.uint8))
-    assert out is None and bad.tolist() == [13] and counters == ['labels holding 255 (ignore)']
-    out, bad, _, counters = check(np.array([[0, 1]], np.int32))
-    assert out.dtype == np.uint8 and bad.size == 0 and counters == []
-
-
-def test_transfer_hardlink_and_copy(tmp_path):
-    src = tmp_path / 'a.jpg'
-    write_image(src)
-    dst = tmp_path / 'out' / 'a.jpg'
-    utils.transfer_file(str(src), str(dst), 'hardlink')
-    assert osp.samefile(src, dst) and not osp.islink(dst)
-    utils.transfer_file(str(src), str(dst), 'copy')  # replaces the link by a copy
-    assert not osp.samefile(src, dst) and dst.read_bytes() == src.read_bytes()
-
-
-def test_class_constants_match_metainfo():
-    metainfo = pytest.importorskip('mmspecgene.datasets.metainfo')
-    assert utils.SEG_NUM_CLASSES['mvseg'] == len(metainfo.MVSEG_CLASSES)
-    assert utils.SEG_NUM_CLASSES['semanticrt'] == len(metainfo.SEMANTICRT_CLASSES)
-    assert utils.SEG_NUM_CLASSES['fmb'] == len(metainfo.FMB_CLASSES)
-    assert utils.SEG_NUM_CLASSES['sod'] == len(metainfo.SOD_CLASSES)
+def test_converters_use_the_metainfo_class_tuples():
+    """One source of class tuples: the datasets' METAINFO and the converters' categories come from metainfo."""
+    pytest.importorskip('mmdet', reason='mmdet is not installed')
+    from mmspecgene.det.datasets import FLIRAlignedDataset, KAISTDataset, LLVIPDataset, RGBTSyntheticDetDataset
+    for dataset, classes in ((KAISTDataset, metainfo.KAIST_CLASSES), (LLVIPDataset, metainfo.LLVIP_CLASSES),
+                             (FLIRAlignedDataset, metainfo.FLIR_CLASSES),
+                             (RGBTSyntheticDetDataset, metainfo.SYNTHETIC_DET_CLASSES)):
+        assert dataset.METAINFO['classes'] is classes
+    for name, classes in (('kaist2coco', 'KAIST_CLASSES'), ('llvip2coco', 'LLVIP_CLASSES'),
+                          ('flir2coco', 'FLIR_CLASSES')):
+        assert getattr(load(name), classes) is getattr(metainfo, classes)
 
 
 # ---------------------------------------------------------------------- KAIST
@@ -213,9 +188,7 @@ def test_kaist_eval_json_schema_matches_standard_file(tmp_path):
 
 
 # ---------------------------------------------------------------------- LLVIP
-def test_llvip2coco(tmp_path):
-    llvip = load('llvip2coco')
-    raw, out = tmp_path / 'raw', tmp_path / 'out'
+def make_llvip(raw):
     for split, stem in [('train', '010001'), ('train', '010003'), ('test', '190001')]:
         write_image(raw / 'visible' / split / f'{stem}.jpg')
         write_image(raw / 'infrared' / split / f'{stem}.jpg', height=7 if stem == '010003' else 6)
@@ -224,6 +197,12 @@ def test_llvip2coco(tmp_path):
     write_image(raw / 'infrared/train/010004.jpg')  # visible missing
     write_image(raw / 'visible/train/010005.jpg')
     write_image(raw / 'infrared/train/010005.jpg')  # annotation missing
+
+
+def test_llvip2coco(tmp_path):
+    llvip = load('llvip2coco')
+    raw, out = tmp_path / 'raw', tmp_path / 'out'
+    make_llvip(raw)
     report = llvip.main([str(raw), '--out-dir', str(out)])
     text = report_text(report)
     assert report.written == {'train': 1, 'test': 1}
@@ -243,9 +222,7 @@ def test_llvip2coco(tmp_path):
 
 
 # ----------------------------------------------------------------------- FLIR
-def test_flir2coco_raw_voc(tmp_path):
-    flir = load('flir2coco')
-    raw, out = tmp_path / 'raw', tmp_path / 'out'
+def make_flir(raw):
     for base in ('FLIR_00001', 'FLIR_00003'):
         write_image(raw / 'JPEGImages' / f'{base}_PreviewData.jpeg')
         write_image(raw / 'JPEGImages' / f'{base}_RGB.jpg')
@@ -256,6 +233,12 @@ def test_flir2coco_raw_voc(tmp_path):
     (raw / 'ImageSets/Main').mkdir(parents=True)
     (raw / 'ImageSets/Main/align_train.txt').write_text('FLIR_00001_PreviewData\nFLIR_00002\n')
     (raw / 'ImageSets/Main/align_validation.txt').write_text('FLIR_00003_PreviewData.jpeg\n')
+
+
+def test_flir2coco_raw_voc(tmp_path):
+    flir = load('flir2coco')
+    raw, out = tmp_path / 'raw', tmp_path / 'out'
+    make_flir(raw)
     report = flir.main([str(raw), '--out-dir', str(out)])
     text = report_text(report)
     assert report.written == {'train': 1, 'test': 1}
@@ -344,10 +327,11 @@ def test_rgbt550k_pairs(tmp_path):
 
 
 # ----------------------------------------------------------------- SemanticRT
-def test_semanticrt2mmspecgene(tmp_path):
-    conv = load('semanticrt2mmspecgene')
-    raw, out = tmp_path / 'raw', tmp_path / 'out'
-    label = np.array([[0, 12, 255, 1]] * 6, np.uint8).repeat(2, axis=1)
+SEMANTICRT_LABEL = np.array([[0, 12, 255, 1]] * 6, np.uint8).repeat(2, axis=1)
+
+
+def make_semanticrt(raw):
+    label = SEMANTICRT_LABEL
     for name in ('a', 'b', 'd', 'e'):
         write_image(raw / 'rgb' / f'{name}.jpg')
         write_image(raw / 'thermal' / f'{name}.jpg', height=7 if name == 'd' else 6)
@@ -360,6 +344,13 @@ def test_semanticrt2mmspecgene(tmp_path):
     (raw / 'train.txt').write_text('a\nb.jpg\n')
     (raw / 'val.txt').write_text('rgb/c.jpg\nf\n')
     (raw / 'test.txt').write_text('d\ne\n')
+
+
+def test_semanticrt2mmspecgene(tmp_path):
+    conv = load('semanticrt2mmspecgene')
+    raw, out = tmp_path / 'raw', tmp_path / 'out'
+    label = SEMANTICRT_LABEL
+    make_semanticrt(raw)
     report = conv.main([str(raw), '--out-dir', str(out)])
     text = report_text(report)
     assert report.written == {'train': 2, 'val': 0, 'test': 1}
@@ -378,9 +369,7 @@ def test_semanticrt2mmspecgene(tmp_path):
 
 
 # ---------------------------------------------------------------------- MVSeg
-def test_mvseg2mmspecgene(tmp_path):
-    conv = load('mvseg2mmspecgene')
-    raw, out = tmp_path / 'MVSeg_Dataset', tmp_path / 'out'
+def make_mvseg(raw):
     seq = raw / 'data' / 'seqA'
     label = np.full((6, 8), 25, np.uint8)
     write_image(seq / 'visible/00001v.jpg')
@@ -393,6 +382,13 @@ def test_mvseg2mmspecgene(tmp_path):
     write_label(seq / 'label/00004X.png', np.full((6, 8), 26, np.uint8))  # both images missing
     (raw / 'train.txt').write_text('seqA\n')
     (raw / 'test.txt').write_text('seqMissing\n')
+
+
+def test_mvseg2mmspecgene(tmp_path):
+    conv = load('mvseg2mmspecgene')
+    raw, out = tmp_path / 'MVSeg_Dataset', tmp_path / 'out'
+    seq = raw / 'data' / 'seqA'
+    make_mvseg(raw)
     report = conv.main([str(raw), '--out-dir', str(out)])
     text = report_text(report)
     assert report.written == {'train': 1, 'test': 0}
@@ -409,21 +405,27 @@ def test_mvseg2mmspecgene(tmp_path):
 
 
 # ------------------------------------------------------------------------ FMB
-def test_fmb2mmspecgene_subprocess(tmp_path):
-    raw, out = tmp_path / 'raw', tmp_path / 'out'
+def make_fmb(raw):
     for name, value in (('0001', 14), ('0002', 20)):
         write_image(raw / 'train/Visible' / f'{name}.png')
         write_image(raw / 'train/Infrared' / f'{name}.png')
         write_label(raw / 'train/Label' / f'{name}.png', np.full((6, 8), value, np.uint8))
     write_image(raw / 'train/Visible/0003.png')
     write_image(raw / 'train/Infrared/0003.png')  # label missing
+
+
+def test_fmb2mmspecgene_subprocess(tmp_path):
+    raw, out = tmp_path / 'raw', tmp_path / 'out'
+    make_fmb(raw)
     script = str(CONVERTER_DIR / 'fmb2mmspecgene.py')
+    env = dict(os.environ, PYTHONPATH=str(REPO))  # the converter imports this checkout's mmspecgene
     result = subprocess.run(
         [sys.executable, script, str(raw), '--out-dir', str(out), '--splits', 'train', '--report-file',
          str(tmp_path / 'report.json')],
         capture_output=True,
         text=True,
-        cwd=str(tmp_path))
+        cwd=str(tmp_path),
+        env=env)
     assert result.returncode == 0, result.stderr
     full_report = load_json(tmp_path / 'report.json')
     assert full_report['written'] == {'train': 2}
@@ -433,16 +435,17 @@ def test_fmb2mmspecgene_subprocess(tmp_path):
     assert 'train/0002: [20]' in result.stdout
     assert sorted(os.listdir(out / 'labels/train')) == ['0001.png', '0002.png']
     result = subprocess.run([sys.executable, script, str(raw), '--out-dir', str(out), '--splits', 'train', '--strict'],
-                            capture_output=True, text=True, cwd=str(tmp_path))
+                            capture_output=True, text=True, cwd=str(tmp_path), env=env)
     assert result.returncode != 0 and 'ConversionError' in result.stderr
 
 
 # ------------------------------------------------------------------------ SOD
-def test_vt_sod2mmspecgene(tmp_path):
-    conv = load('vt_sod2mmspecgene')
-    raw, out = tmp_path / 'VT5000', tmp_path / 'sod'
-    gt = np.zeros((6, 8), np.uint8)
-    gt[2:4, 2:6] = 255
+SOD_GT = np.zeros((6, 8), np.uint8)
+SOD_GT[2:4, 2:6] = 255
+
+
+def make_vt5000(raw):
+    gt = SOD_GT
     for split in ('Train', 'Test'):
         write_image(raw / split / 'RGB/1.jpg')
         write_image(raw / split / 'T/1.jpg')
@@ -453,6 +456,13 @@ def test_vt_sod2mmspecgene(tmp_path):
     write_image(raw / 'Train/T/2.jpg')
     write_label(raw / 'Train/GT/2.png', soft)
     write_image(raw / 'Test/RGB/3.jpg')  # partners missing
+
+
+def test_vt_sod2mmspecgene(tmp_path):
+    conv = load('vt_sod2mmspecgene')
+    raw, out = tmp_path / 'VT5000', tmp_path / 'sod'
+    gt = SOD_GT
+    make_vt5000(raw)
     report = conv.main([str(raw), '--set', 'vt5000', '--out-dir', str(out)])
     text = report_text(report)
     assert report.written == {'train': 2, 'test': 1}
@@ -476,3 +486,123 @@ def test_vt_sod2mmspecgene(tmp_path):
     with pytest.raises(utils.ConversionError, match=r'label values \[200\] out of range'):
         conv.main([str(raw), '--set', 'vt5000', '--out-dir', str(tmp_path / 'o2'), '--split-dirs', 'train=Train',
                    '--strict'])
+
+
+# -------------------------------------------------------- symlinked raw trees
+def link_tree(real, linked, depth):
+    """Rebuild the raw tree ``real`` at ``linked`` as users do to avoid copying it: folders above ``depth`` are real
+    folders, every entry at ``depth`` (the subset folders, or files) is a symbolic link to ``real``'s, and each
+    linked folder holds a link loop (``loop -> .``)."""
+    linked.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(real.iterdir()):
+        if entry.is_dir() and depth > 1:
+            link_tree(entry, linked / entry.name, depth - 1)
+            continue
+        if entry.is_dir():
+            (entry / 'loop').symlink_to('.', target_is_directory=True)
+        (linked / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+
+
+def output_files(root):
+    """{relative path: bytes} of every file under ``root`` (json files compared as parsed data)."""
+    files = {}
+    for path in sorted(Path(root).rglob('*')):
+        if path.is_file():
+            files[str(path.relative_to(root))] = load_json(path) if path.suffix == '.json' else path.read_bytes()
+    return files
+
+
+# converter, tree builder, depth of the linked subset folders, extra arguments
+LINKED_CASES = [
+    ('kaist2coco', make_kaist, 2, []),
+    ('llvip2coco', make_llvip, 2, []),
+    ('flir2coco', make_flir, 1, []),
+    ('rgbt550k_pairs', make_rgbt550k, 2, []),
+    ('semanticrt2mmspecgene', make_semanticrt, 1, []),
+    ('mvseg2mmspecgene', make_mvseg, 2, []),
+    ('fmb2mmspecgene', make_fmb, 1, ['--splits', 'train']),
+    ('vt_sod2mmspecgene', make_vt5000, 1, ['--set', 'vt5000']),
+]
+
+
+@pytest.mark.parametrize('name,make,depth,extra', LINKED_CASES, ids=[case[0] for case in LINKED_CASES])
+def test_converters_follow_symlinked_subset_folders(tmp_path, name, make, depth, extra):
+    """Every converter gives the same output and report on a raw tree whose subset folders are symbolic links
+    (each holding a link loop) as on the real tree."""
+    conv = load(name)
+    real, linked = tmp_path / 'real', tmp_path / 'linked'
+    make(real)
+    link_tree(real, linked, depth)
+    assert any(p.is_symlink() and p.is_dir() for p in linked.rglob('*'))
+    reports = [conv.main([str(raw), '--out-dir', str(tmp_path / f'out_{raw.name}')] + extra) for raw in (real, linked)]
+    assert reports[0].written == reports[1].written and sum(reports[0].written.values()) > 0
+    assert ({reason: len(items) for reason, items in reports[0].skipped.items()} ==
+            {reason: len(items) for reason, items in reports[1].skipped.items()})
+    assert output_files(tmp_path / 'out_real') == output_files(tmp_path / 'out_linked')
+
+
+def test_rgbt550k_pairs_symlinked_subsets_loops_and_broken_links(tmp_path):
+    """Subset folders as links (the case that found 0 images and exited 0), a link loop up to the tree root, a
+    second link to one subset and a broken link: each real folder is scanned once and every skip is reported."""
+    pairs = load('rgbt550k_pairs')
+    store, raw = tmp_path / 'disk2', tmp_path / 'RGBT_CLEAN_v6'
+    make_rgbt550k(store)
+    for tree in ('ir', 'rgb'):
+        (raw / tree).mkdir(parents=True)
+        for subset in sorted((store / tree).iterdir()):
+            (raw / tree / subset.name).symlink_to(subset, target_is_directory=True)
+    (store / 'ir/subB/ir/up').symlink_to('..', target_is_directory=True)  # a loop: subB/ir/up/ir/up/...
+    (raw / 'ir/subZ').symlink_to(store / 'ir/subA', target_is_directory=True)  # a second link to subA
+    (store / 'ir/subA/gone.jpg').symlink_to(store / 'nowhere.jpg')  # broken
+    out = tmp_path / 'out'
+    report = pairs.main([str(raw), '--out-dir', str(out), '--link', 'hardlink'])
+    text = report_text(report)
+    assert (out / 'annotations/pairs_train.txt').read_text().splitlines() == [
+        'subA/x1.jpg subA/x1.jpg', 'subB/rgb/y1.png subB/ir/y1.png', 'subC/seq/visible/z.jpg subC/seq/infrared/z.jpg']
+    assert osp.samefile(out / 'infrared/subB/ir/y1.png', store / 'ir/subB/ir/y1.png')
+    assert not (out / 'infrared/subB/ir/y1.png').is_symlink()
+    assert 'missing partner: 2' in text and 'broken link: 1' in text and 'ir/subA/gone.jpg' in text
+    assert f'{raw / "ir" / "subB/ir/up"} not scanned' in text and f'{raw / "ir" / "subZ"} not scanned' in text
+    with pytest.raises(utils.ConversionError, match='gone.jpg: broken link'):
+        pairs.main([str(raw), '--out-dir', str(tmp_path / 'strict'), '--link', 'none', '--strict'])
+
+
+def test_empty_or_missing_raw_trees_are_errors(tmp_path):
+    """A scan that finds nothing names the folder and what it looked for; the converters stop instead of writing
+    empty lists and jsons."""
+    raw = tmp_path / 'raw'
+    (raw / 'ir/subA').mkdir(parents=True)
+    (raw / 'rgb/subA').mkdir(parents=True)
+    (raw / 'ir/subA/dead.jpg').symlink_to(tmp_path / 'nowhere.jpg')
+    (raw / 'rgb/subA/readme.txt').write_text('no images here')
+    pairs = load('rgbt550k_pairs')
+    with pytest.raises(utils.ConversionError, match=rf'no RGBT550K thermal images .* found in {raw / "ir"} .*1 broken'):
+        pairs.main([str(raw), '--out-dir', str(tmp_path / 'o1')])
+    write_image(raw / 'ir/subA/x.jpg')
+    with pytest.raises(utils.ConversionError, match=rf'no RGBT550K RGB images .* found in {raw / "rgb"}'):
+        pairs.main([str(raw), '--out-dir', str(tmp_path / 'o2')])
+    write_image(raw / 'rgb/subA/y.jpg')  # images on both sides, but no pair
+    with pytest.raises(utils.ConversionError, match='no RGB-thermal pair found'):
+        pairs.main([str(raw), '--out-dir', str(tmp_path / 'o3')])
+    assert not (tmp_path / 'o3/annotations/pairs_train.txt').exists()
+    (raw / 'ir/broken').symlink_to(tmp_path / 'gone', target_is_directory=True)
+    with pytest.raises(FileNotFoundError, match='folder .*broken is a broken link'):
+        pairs.main([str(raw), '--out-dir', str(tmp_path / 'o4'), '--infrared-dir', 'ir/broken'])
+
+    llvip = tmp_path / 'llvip'
+    (llvip / 'visible/train').mkdir(parents=True)
+    (llvip / 'infrared/train').mkdir(parents=True)
+    with pytest.raises(utils.ConversionError, match=rf'no LLVIP train visible images .* found in {llvip}'):
+        load('llvip2coco').main([str(llvip), '--out-dir', str(tmp_path / 'o5'), '--splits', 'train'])
+    semanticrt = tmp_path / 'semanticrt'
+    for folder in ('rgb', 'thermal', 'labels'):
+        (semanticrt / folder).mkdir(parents=True)
+    with pytest.raises(utils.ConversionError, match=rf'no SemanticRT visible files .* found in {semanticrt / "rgb"}'):
+        load('semanticrt2mmspecgene').main([str(semanticrt), '--out-dir', str(tmp_path / 'o6')])
+    fmb = tmp_path / 'fmb'
+    for folder in ('Visible', 'Infrared', 'Label'):
+        (fmb / 'train' / folder).mkdir(parents=True)
+    with pytest.raises(utils.ConversionError, match='train: no images found in .*Visible'):
+        load('fmb2mmspecgene').main([str(fmb), '--out-dir', str(tmp_path / 'o7'), '--splits', 'train'])
+    with pytest.raises(FileNotFoundError, match='test visible files folder .*test/Visible is not found'):
+        load('fmb2mmspecgene').main([str(fmb), '--out-dir', str(tmp_path / 'o8'), '--splits', 'test'])

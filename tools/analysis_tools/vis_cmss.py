@@ -22,6 +22,8 @@ import cv2
 import numpy as np
 import torch
 
+from mmspecgene.utils.checkpoint_loader import add_trust_checkpoint_code_argument
+
 DEFAULT_MODEL_CFG = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs', 'pretrain', '_base_', 'models',
     'specgene-mae_vit-base-p16.py')
@@ -36,6 +38,7 @@ def parse_args(argv=None):
     parser.add_argument('--out-file', required=True, help='output PNG')
     parser.add_argument('--device', default='cpu', help='torch device')
     parser.add_argument('--seed', type=int, default=0, help='torch seed of a model without checkpoint')
+    add_trust_checkpoint_code_argument(parser)
     return parser.parse_args(argv)
 
 

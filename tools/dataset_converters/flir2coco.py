@@ -24,8 +24,9 @@ import argparse
 import json
 import os.path as osp
 
-from _converter_utils import (FLIR_CLASSES, IMG_EXTENSIONS, FileItem, add_common_args, convert_det_pairs,
-                              make_report, read_list, resolve_list, write_coco_json)
+from mmspecgene.datasets.converters import (IMG_EXTENSIONS, FileItem, add_common_args, convert_det_pairs, make_report,
+                                            read_list, resolve_list, write_coco_json)
+from mmspecgene.datasets.metainfo import FLIR_CLASSES
 
 LIST_SUBDIRS = ('', 'ImageSets/Main', 'ImageSets')
 

@@ -13,8 +13,9 @@ Output::
 import argparse
 import os.path as osp
 
-from _converter_utils import (SEG_NUM_CLASSES, add_common_args, add_reencode_arg, convert_seg_samples,
-                              folder_samples, index_label_fn, make_report)
+from mmspecgene.datasets.converters import (add_common_args, add_reencode_arg, convert_seg_samples, folder_samples,
+                                            index_label_fn, make_report)
+from mmspecgene.datasets.metainfo import FMB_CLASSES
 
 SUFFIXES = dict(visible='.png', infrared='.png', label='.png')
 
@@ -35,17 +36,14 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     report = make_report('fmb2mmspecgene', args)
-    label_fn = index_label_fn(SEG_NUM_CLASSES['fmb'])
+    label_fn = index_label_fn(len(FMB_CLASSES))
     for split in args.splits:
         split_dir = osp.join(args.raw_root, split)
         folders = dict(
             visible=osp.join(split_dir, args.visible_dir),
             infrared=osp.join(split_dir, args.infrared_dir),
             label=osp.join(split_dir, args.label_dir))
-        for folder in folders.values():
-            if not osp.isdir(folder):
-                raise FileNotFoundError(f'FMB folder not found: {folder}')
-        samples = folder_samples(args.out_dir, split, folders, SUFFIXES)
+        samples = folder_samples(report, args.out_dir, split, folders, SUFFIXES)
         print(f'[fmb2mmspecgene] {split}: {len(samples)} samples', flush=True)
         convert_seg_samples(
             report, split, samples, args.link, label_fn, check_size=not args.skip_size_check, reencode=args.reencode)

@@ -27,8 +27,9 @@ import os.path as osp
 import re
 import shutil
 
-from _converter_utils import (KAIST_CLASSES, FileItem, add_common_args, convert_det_pairs, dump_json, make_report,
-                              read_list, resolve_list, valid_box, write_coco_json)
+from mmspecgene.datasets.converters import (FileItem, add_common_args, convert_det_pairs, dump_json, make_report,
+                                            read_list, resolve_list, valid_box, write_coco_json)
+from mmspecgene.datasets.metainfo import KAIST_CLASSES
 
 PERSON = 'person'
 DEFAULT_IGNORE_LABELS = ('people', 'cyclist', 'person?')

@@ -14,8 +14,9 @@ Output::
 import argparse
 import os.path as osp
 
-from _converter_utils import (LLVIP_CLASSES, FileItem, add_common_args, convert_det_pairs, list_images,
-                              make_report, report_unpaired, write_coco_json)
+from mmspecgene.datasets.converters import (FileItem, add_common_args, convert_det_pairs, make_report, report_scan,
+                                            report_unpaired, scan_tree, write_coco_json)
+from mmspecgene.datasets.metainfo import LLVIP_CLASSES
 
 
 def parse_args(argv=None):
@@ -35,10 +36,11 @@ def main(argv=None):
     for split in args.splits:
         visible_dir = osp.join(args.raw_root, 'visible', split)
         infrared_dir = osp.join(args.raw_root, 'infrared', split)
-        if not osp.isdir(visible_dir):
-            raise FileNotFoundError(f'LLVIP split folder not found: {visible_dir}')
-        visible_names = list_images(visible_dir)
-        infrared_names = list_images(infrared_dir)
+        visible_scan = scan_tree(visible_dir, f'LLVIP {split} visible images', recursive=False)
+        infrared_scan = scan_tree(infrared_dir, f'LLVIP {split} infrared images', recursive=False)
+        for scan in (visible_scan, infrared_scan):
+            report_scan(report, scan, f'{split}/')
+        visible_names, infrared_names = visible_scan.files, infrared_scan.files
         samples = []
         for name in visible_names:
             stem = osp.splitext(name)[0]

@@ -18,12 +18,14 @@ Nothing is re-encoded unless ``--convert-png-to-jpg`` is given: a .png frame is 
 import argparse
 import os.path as osp
 
-from _converter_utils import (SEG_NUM_CLASSES, add_common_args, add_reencode_arg, convert_seg_samples,
-                              find_existing, index_label_fn, list_images, make_report, read_list, resolve_list,
-                              seg_items)
+from mmspecgene.datasets.converters import (add_common_args, add_reencode_arg, convert_seg_samples, find_existing,
+                                            index_label_fn, make_report, read_list, report_scan, resolve_list,
+                                            scan_tree, seg_items)
+from mmspecgene.datasets.metainfo import MVSEG_CLASSES
 
 SUFFIXES = dict(visible='.jpg', infrared='.jpg', label='.png')
 MISSING_SEQUENCE = 'missing sequence folder'
+EMPTY_SEQUENCE = 'sequence without labels'
 
 
 def parse_args(argv=None):
@@ -59,8 +61,13 @@ def sequence_samples(args, report, split, seq):
     if not osp.isdir(label_dir):
         report.skip(f'{split}/{seq}', MISSING_SEQUENCE, f'{label_dir} not found')
         return []
+    scan = scan_tree(label_dir, f'MVSeg {seq} labels', recursive=False, allow_empty=True)
+    report_scan(report, scan, f'{split}/{seq}/')
+    if not scan.files:
+        report.skip(f'{split}/{seq}', EMPTY_SEQUENCE, f'no label image in {label_dir}')
+        return []
     samples = []
-    for label_name in list_images(label_dir):
+    for label_name in scan.files:
         frame = frame_of(label_name)
         sources = dict(label=osp.join(label_dir, label_name))
         for role, folder, tails in (('visible', args.visible_dir, args.visible_suffix),
@@ -75,7 +82,7 @@ def sequence_samples(args, report, split, seq):
 def main(argv=None):
     args = parse_args(argv)
     report = make_report('mvseg2mmspecgene', args)
-    label_fn = index_label_fn(SEG_NUM_CLASSES['mvseg'])
+    label_fn = index_label_fn(len(MVSEG_CLASSES))
     for split in args.splits:
         list_path = resolve_list(args.raw_root, f'{split}.txt')
         sequences = read_list(list_path)

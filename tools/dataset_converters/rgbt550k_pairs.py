@@ -15,14 +15,15 @@ Output::
     --link none:          <out>/annotations/pairs_train.txt only, relative to <raw>/rgb and <raw>/ir
                           (use those two folders as the dataset's visible/infrared roots)
 
-Each line is "<visible_rel> <infrared_rel>"; the report prints the pair count.
+Each line is "<visible_rel> <infrared_rel>"; the report prints the pair count. Linked folders in the raw trees are
+followed (each real folder once); trees without images, or without a single valid pair, are an error.
 """
 import argparse
 import os
 import os.path as osp
 
-from _converter_utils import (IMG_EXTENSIONS, FileItem, add_common_args, check_sample,
-                              convert_sample, iter_progress, make_report, report_unpaired)
+from mmspecgene.datasets.converters import (ConversionError, FileItem, add_common_args, check_sample, convert_sample,
+                                            iter_progress, make_report, report_scan, report_unpaired, scan_tree)
 
 WHITESPACE_IN_PATH = 'whitespace in path'
 
@@ -53,19 +54,6 @@ def parse_component_map(pairs):
     return mapping
 
 
-def walk_images(root):
-    """Sorted relative paths ('/'-separated) of every image file under ``root``."""
-    if not osp.isdir(root):
-        raise FileNotFoundError(f'RGBT550K tree not found: {root}')
-    rels = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for filename in sorted(filenames):
-            if osp.splitext(filename)[1].lower() in IMG_EXTENSIONS:
-                rels.append(osp.relpath(osp.join(dirpath, filename), root).replace(os.sep, '/'))
-    return rels
-
-
 def visible_candidates(ir_rel, mapping):
     """RGB partner candidates of a thermal relative path: components mapped first, then the identical path."""
     parts = ir_rel.split('/')
@@ -79,8 +67,11 @@ def main(argv=None):
     mapping = parse_component_map(args.component_map)
     infrared_root = osp.join(args.raw_root, args.infrared_dir)
     visible_root = osp.join(args.raw_root, args.visible_dir)
-    infrared_rels = walk_images(infrared_root)
-    visible_rels = set(walk_images(visible_root))
+    infrared_scan = scan_tree(infrared_root, 'RGBT550K thermal images')
+    visible_scan = scan_tree(visible_root, 'RGBT550K RGB images')
+    report_scan(report, infrared_scan, f'{args.infrared_dir}/')
+    report_scan(report, visible_scan, f'{args.visible_dir}/')
+    infrared_rels, visible_rels = infrared_scan.files, set(visible_scan.files)
     print(f'[rgbt550k_pairs] {len(infrared_rels)} thermal and {len(visible_rels)} RGB images found', flush=True)
     pairs, used_visible = [], set()
     for ir_rel in iter_progress(infrared_rels):
@@ -101,13 +92,17 @@ def main(argv=None):
             if check_sample(report, ir_rel, items, check_size=not args.skip_size_check) is None:
                 continue
             report.add_written('pairs')
-        elif convert_sample(report, ir_rel, 'pairs', items, args.link,
-                            check_size=not args.skip_size_check) is False:
+        elif convert_sample(report, ir_rel, 'pairs', items, args.link, check_size=not args.skip_size_check) is None:
             continue
         if rgb_rel != ir_rel:
             report.count('pairs whose RGB path differs from the thermal path')
         pairs.append(f'{rgb_rel} {ir_rel}')
     report_unpaired(report, args.visible_dir, 'rgb', visible_rels - used_visible, 'thermal')
+    if not pairs:
+        report.finish(args.report_file)
+        raise ConversionError(f'no RGB-thermal pair found: {len(infrared_rels)} thermal images under {infrared_root} '
+                              f'and {len(visible_rels)} RGB images under {visible_root}, none paired and valid '
+                              '(see the report above)')
     list_path = osp.join(args.out_dir, 'annotations', args.list_name)
     os.makedirs(osp.dirname(list_path), exist_ok=True)
     with open(list_path, 'w', encoding='utf-8') as f:

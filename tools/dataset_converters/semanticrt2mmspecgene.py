@@ -14,8 +14,9 @@ Output::
 import argparse
 import os.path as osp
 
-from _converter_utils import (SEG_NUM_CLASSES, add_common_args, add_reencode_arg, convert_seg_samples,
-                              index_files, index_label_fn, make_report, read_list, resolve_list, seg_items)
+from mmspecgene.datasets.converters import (add_common_args, add_reencode_arg, convert_seg_samples, index_label_fn,
+                                            make_report, read_list, report_scan, resolve_list, scan_tree, seg_items)
+from mmspecgene.datasets.metainfo import SEMANTICRT_CLASSES
 
 SUFFIXES = dict(visible='.jpg', infrared='.jpg', label='.png')
 
@@ -47,8 +48,12 @@ def main(argv=None):
     args = parse_args(argv)
     report = make_report('semanticrt2mmspecgene', args)
     folders = dict(visible=args.rgb_dir, infrared=args.thermal_dir, label=args.label_dir)
-    indexes = {role: index_files(osp.join(args.raw_root, folder)) for role, folder in folders.items()}
-    label_fn = index_label_fn(SEG_NUM_CLASSES['semanticrt'])
+    indexes = {}
+    for role, folder in folders.items():
+        scan = scan_tree(osp.join(args.raw_root, folder), f'SemanticRT {role} files')
+        report_scan(report, scan, f'{folder}/')
+        indexes[role] = scan.by_stem()
+    label_fn = index_label_fn(len(SEMANTICRT_CLASSES))
     listed = set()
     for split in args.splits:
         list_path = resolve_list(args.raw_root, args.list_pattern.format(split))

@@ -20,7 +20,8 @@ import os.path as osp
 
 import numpy as np
 
-from _converter_utils import add_common_args, add_reencode_arg, convert_seg_samples, folder_samples, make_report
+from mmspecgene.datasets.converters import (LabelCheck, add_common_args, add_reencode_arg, convert_seg_samples,
+                                            folder_samples, make_report)
 
 SETS = ('vt5000', 'vt1000', 'vt821', 'vi-rgbt1500')
 SUFFIXES = dict(visible='.jpg', infrared='.jpg', label='.png')
@@ -46,18 +47,19 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def sod_label_fn(label):
-    """GT (H, W) -> (0/1 uint8 GT or None when already 0/1 uint8, out-of-range values, allowed text, counters).
+def sod_label_fn(label: np.ndarray) -> LabelCheck:
+    """Check an (H, W) GT: the scale is detected by the maximum value.
 
-    The scale is detected by the maximum value: <= 1 is kept (idempotent), else GT >= 128 is stored as 1.
+    A 0/1 GT is kept (idempotent; rewritten only when it is not uint8); otherwise GT >= 128 is stored as 1 and
+    values other than 0 and 255 are out of range.
     """
     allowed = '0/1 or 0/255 (thresholded at 128)'
     if label.max(initial=0) <= 1:
-        out = None if label.dtype == np.uint8 else label.astype(np.uint8)
-        return out, np.zeros(0, np.int64), allowed, ['GT already 0/1 (kept)']
+        rewritten = None if label.dtype == np.uint8 else label.astype(np.uint8)
+        return LabelCheck(rewritten, np.zeros(0, np.int64), allowed, ['GT already 0/1 (kept)'])
     values = np.unique(label)
     bad = values[(values != 0) & (values != 255)]
-    return (label >= 128).astype(np.uint8), bad, allowed, ['GT on the 0/255 scale (stored as 0/1)']
+    return LabelCheck((label >= 128).astype(np.uint8), bad, allowed, ['GT on the 0/255 scale (stored as 0/1)'])
 
 
 def split_dirs(args):
@@ -87,10 +89,7 @@ def main(argv=None):
             visible=osp.join(split_dir, args.rgb_dir),
             infrared=osp.join(split_dir, args.thermal_dir),
             label=osp.join(split_dir, args.gt_dir))
-        for folder in folders.values():
-            if not osp.isdir(folder):
-                raise FileNotFoundError(f'SOD folder not found: {folder}')
-        samples = folder_samples(out_dir, split, folders, SUFFIXES)
+        samples = folder_samples(report, out_dir, split, folders, SUFFIXES)
         print(f'[vt_sod2mmspecgene] {args.set} {split}: {len(samples)} samples from {split_dir}', flush=True)
         convert_seg_samples(
             report,

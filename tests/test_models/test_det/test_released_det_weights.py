@@ -29,7 +29,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
 
-from mmspecgene.models.checkpoint import CheckpointMismatchError, detect_format  # noqa: E402
+from mmspecgene.models.checkpoint import CheckpointMismatchError, detect_format, load_checkpoint_file  # noqa: E402
 from mmspecgene.testing.checkpoint_layouts import (det_finetuned_checkpoint, det_finetuned_layout,  # noqa: E402
                                                    det_transform_checkpoint, det_transform_layout)
 from mmspecgene.utils import register_all_modules  # noqa: E402
@@ -167,7 +167,7 @@ def finetuned_files(tmp_path_factory):
 def test_finetuned_checkpoint_loads_strictly(dataset, finetuned_files, tmp_path):
     config_path, num_classes = RELEASED[dataset]
     path, state = finetuned_files[num_classes]
-    assert detect_format(torch.load(path, map_location='cpu', weights_only=False)) == 'det-finetuned'
+    assert detect_format(load_checkpoint_file(path)) == 'det-finetuned'
     model = _build(config_path)
     own = model.state_dict()
     assert sorted(set(own) - set(state)) == [], 'keys of the model missing from the released layout'

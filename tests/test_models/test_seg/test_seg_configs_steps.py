@@ -8,9 +8,10 @@ preprocessor, UPerHead + FCN auxiliary losses, backward and a step of the config
 and ``model.test_step`` in slide mode. Per-sample checks (SPEC §7.3 (a)/(b), §13 #1): the thermal half
 that reaches the backbone for sample i (in every slide window) is sample i's own preprocessed thermal
 image, and in eval mode the per-sample backbone features of the B = 2 batch equal the B = 1 features.
-The -official-compat configs differ from their clean config only by ``to_rgb=(False, False)`` (asserted
-here): by default they run the train-mode preprocessing check without backward / optimizer step (ViT-B
-train steps take tens of seconds on CPU); ``--runslow`` runs their full train step too.
+The -official-compat configs differ from their clean config only by ``to_rgb=(False, False)`` and
+``PairedPhotoMetricDistortion(thermal_ops='all')`` (asserted here): by default they run the train-mode
+preprocessing check without backward / optimizer step (ViT-B train steps take tens of seconds on CPU);
+``--runslow`` runs their full train step too.
 
 Every image size of a config (backbone ``img_size``, preprocessor ``size``, crop, resize scales, slide
 crop/stride) is scaled by one factor to ``SMALL_SIZE`` so that ViT-B runs on a 3 x 3 token grid. The test
@@ -152,7 +153,7 @@ def test_seg_configs_found():
 
 
 @pytest.mark.parametrize('path', COMPAT_CONFIGS, ids=[osp.basename(f) for f in COMPAT_CONFIGS])
-def test_official_compat_config_differs_only_by_channel_order(path):
+def test_official_compat_config_differs_only_by_the_preset(path):
     compat = Config.fromfile(path)
     clean = Config.fromfile(path.replace('-official-compat', ''))
     compat_pre, clean_pre = compat.model.data_preprocessor.to_dict(), clean.model.data_preprocessor.to_dict()
@@ -162,9 +163,20 @@ def test_official_compat_config_differs_only_by_channel_order(path):
     compat_model, clean_model = compat.model.to_dict(), clean.model.to_dict()
     compat_model.pop('data_preprocessor'), clean_model.pop('data_preprocessor')
     assert compat_model == clean_model
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'optim_wrapper', 'param_scheduler',
-                'train_cfg', 'default_scope'):
+    for key in ('val_dataloader', 'test_dataloader', 'optim_wrapper', 'param_scheduler', 'train_cfg', 'default_scope'):
         assert compat[key] == clean[key], key
+    # the released training also applied the HSV steps of the photometric distortion to the thermal half
+    compat_train, clean_train = compat.train_dataloader.to_dict(), clean.train_dataloader.to_dict()
+    distortions = [i for i, t in enumerate(clean_train['dataset']['pipeline'])
+                   if t['type'] == 'PairedPhotoMetricDistortion']
+    assert len(distortions) == 1 and 'thermal_ops' not in clean_train['dataset']['pipeline'][distortions[0]]
+    assert compat_train['dataset']['pipeline'][distortions[0]] == dict(type='PairedPhotoMetricDistortion',
+                                                                       thermal_ops='all')
+    compat_train['dataset']['pipeline'][distortions[0]].pop('thermal_ops')
+    assert compat_train == clean_train
+    from mmspecgene.datasets.transforms.photometric import THERMAL_OPS, PairedPhotoMetricDistortion
+    assert PairedPhotoMetricDistortion(thermal_ops='all').thermal_ops == THERMAL_OPS
+    assert PairedPhotoMetricDistortion().thermal_ops == ('brightness', 'contrast')
     if _task(path) == 'seg':
         assert compat.val_evaluator == clean.val_evaluator and compat.test_evaluator == clean.test_evaluator
         return
