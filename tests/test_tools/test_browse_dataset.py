@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmseg.visualization import SegLocalVisualizer
 
 from mmspecgene.testing.scripts import load_script
 
@@ -82,11 +83,12 @@ def test_seg_test_split_label_map_follows_the_resize(browse, camera_root, tmp_pa
         label = cv2.imread(dataset.get_data_info(index)['seg_map_path'], cv2.IMREAD_UNCHANGED)
         expected = cv2.resize(label, (160, 128), interpolation=cv2.INTER_NEAREST)
         assert gt.shape == (128, 160) and (gt == expected).mean() > 0.97
-        # both halves are blended with the palette colour of the resized label map (SegLocalVisualizer, alpha 0.8;
-        # class names are written over a few pixels)
+        # both halves are blended with the palette colour of the resized label map (class names are written over a
+        # few pixels); the visualiser is a process-wide instance: take the alpha it drew with
+        alpha = SegLocalVisualizer.get_current_instance().alpha
         palette = np.asarray(dataset.metainfo['palette'] + [[0, 0, 0]] * (256 - len(dataset.metainfo['palette'])))
         labelled = gt != 255
         for half in (slice(0, 160), slice(160, 320)):
-            expected_colour = 0.2 * canvas[:, half] + 0.8 * palette[gt]
+            expected_colour = (1 - alpha) * canvas[:, half] + alpha * palette[gt]
             close = np.abs(drawing[:, half] - expected_colour).max(-1) <= 3
             assert close[labelled].mean() > 0.9
