@@ -9,6 +9,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmspecgene.datasets.transforms.modality_dropout import FILL_TRANSFORMS, MODALITIES, add_missing_modality
 from mmspecgene.utils import scope_of_config
 from mmspecgene.utils.dist import prepare_distributed
 
@@ -24,6 +25,10 @@ def parse_args():
     parser.add_argument('--show', action='store_true', help='show visualisations in a window')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds between shown images')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    parser.add_argument('--missing-modality', choices=MODALITIES,
+                        help='evaluate with this modality absent (dropped from every test pair)')
+    parser.add_argument('--missing-fill', choices=sorted(FILL_TRANSFORMS), default='mean',
+                        help='what replaces the missing modality (default: mean = zeros after normalisation)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -65,6 +70,8 @@ def main():
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     scope_of_config(cfg)
+    if args.missing_modality:
+        add_missing_modality(cfg, args.missing_modality, args.missing_fill)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
