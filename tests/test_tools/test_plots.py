@@ -80,8 +80,8 @@ def test_sod_pr_and_fmeasure_plots(tmp_path):
     pr_file, fm_file = tmp_path / 'plots' / 'sod_pr_curves.png', tmp_path / 'plots' / 'sod_fmeasure_curves.png'
     assert _image_size(pr_file) == figure_pixels(1) and _image_size(fm_file) == figure_pixels(1)
 
-    from mmspecgene.visualization import plot_sod_curves
     from mmspecgene.evaluation.sod import SODEvaluator
+    from mmspecgene.visualization import plot_sod_curves
     curves = {}
     for name, maps in preds.items():
         evaluator = SODEvaluator()
