@@ -25,13 +25,14 @@ CONFIGS = dict(
          'configs/seg/upernet/upernet_rgbt-vit-tiny-modality-dropout_1xb4-400i_synthetic.py'))
 METRIC = {'det': 'coco/bbox_mAP', 'seg': 'mIoU'}
 # Schedules of the comparison: seg as shipped (400 iterations); det on half its schedule (200 iterations, LR step
-# at 150) to keep the four CPU trainings affordable. docs/en/robustness.md reports a run of this test.
+# at 150) to keep the four CPU trainings affordable. docs/en/robustness.md reports runs of these commands.
 SCHEDULES = dict(
     seg=(400, []),
     det=(200, ['train_cfg.max_iters=200', 'train_cfg.val_interval=200', 'default_hooks.checkpoint.interval=200',
                'param_scheduler.1.end=200', 'param_scheduler.1.milestones=[150]']))
-# "Clearly less": averaged over the two missing modalities, the dropout-trained model loses at most this
-# fraction of what the model trained on complete pairs loses.
+# "Clearly less": with its worse modality missing, the dropout-trained model loses at most this fraction of what
+# the model trained on complete pairs loses with its worse modality missing. (Worst case, not the mean: the
+# complete-pair det model gains without the noisy RGB half, which would reward a model for ignoring RGB.)
 MAX_LOSS_RATIO = 0.75
 
 
@@ -111,7 +112,5 @@ def test_modality_dropout_makes_models_robust(tmp_path, synthetic_root):
         base, drop = table[(task, 'complete pairs')], table[(task, 'modality dropout')]
         base_loss = {m: base['none'] - base[m] for m in ('rgb', 'thermal')}
         drop_loss = {m: drop['none'] - drop[m] for m in ('rgb', 'thermal')}
-        # (a model trained on complete pairs may even gain without a noisy modality: compare the mean loss and the
-        # worst case, not each modality)
-        assert sum(drop_loss.values()) < MAX_LOSS_RATIO * sum(base_loss.values()), (task, base, drop)
+        assert max(drop_loss.values()) < MAX_LOSS_RATIO * max(base_loss.values()), (task, base, drop)
         assert min(drop['rgb'], drop['thermal']) > min(base['rgb'], base['thermal']), (task, base, drop)
