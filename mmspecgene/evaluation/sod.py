@@ -199,6 +199,11 @@ def compute_image_record(pred: np.ndarray,
         wfm=float(weighted_f.get_results()['wfm']))
 
 
+def _mean_over_images(records: Sequence[dict], key: str) -> np.ndarray:
+    """Mean of a per-image value (or per-threshold curve) over the images."""
+    return np.mean(np.array([rec[key] for rec in records], np.float64), axis=0)
+
+
 def aggregate_records(records: Sequence[dict]) -> Dict[str, float]:
     """Average per-image records the way PySODMetrics' ``get_results`` does.
 
@@ -209,8 +214,7 @@ def aggregate_records(records: Sequence[dict]) -> Dict[str, float]:
         raise ValueError('No images were evaluated: cannot compute SOD metrics')
 
     def mean_of(key):
-        return np.mean(np.array([rec[key] for rec in records], np.float64),
-                       axis=0)
+        return _mean_over_images(records, key)
 
     fm_curve = mean_of('fm_curve')
     em_curve = mean_of('em_curve')
@@ -238,7 +242,7 @@ def aggregate_curves(records: Sequence[dict]) -> Dict[str, np.ndarray]:
         raise ValueError('No images were evaluated: cannot compute SOD curves')
 
     def mean_of(key):
-        return np.mean(np.array([rec[key] for rec in records], np.float64), axis=0)
+        return _mean_over_images(records, key)
 
     return dict(
         thresholds=np.arange(255, -1, -1),
