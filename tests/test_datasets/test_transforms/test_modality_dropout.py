@@ -22,6 +22,7 @@ DET_CFG = 'configs/det/vitdet/vitdet_mask-rcnn_rgbt-vit-tiny_1xb4-400i_synthetic
 DET_DROP_CFG = 'configs/det/vitdet/vitdet_mask-rcnn_rgbt-vit-tiny-modality-dropout_1xb4-400i_synthetic.py'
 SEG_CFG = 'configs/seg/upernet/upernet_rgbt-vit-tiny_1xb4-400i_synthetic.py'
 SEG_DROP_CFG = 'configs/seg/upernet/upernet_rgbt-vit-tiny-modality-dropout_1xb4-400i_synthetic.py'
+SOD_CFG = 'configs/sod/upernet/upernet-sod_rgbt-vit-tiny_1xb4-300i_synthetic.py'
 MEAN6 = list(IMAGENET_MEAN) * 2
 STD6 = list(IMAGENET_STD) * 2
 HALF = dict(rgb=slice(0, 3), thermal=slice(3, 6))
@@ -120,6 +121,11 @@ def test_add_missing_modality_to_configs():
     assert steps[-2]['prob'] == 1. and steps[-2]['modality'] == 'thermal'
     assert steps[-2]['mean'] == cfg.model.data_preprocessor.mean and steps[-2]['std'] == cfg.model.data_preprocessor.std
     assert 'ModalityDropout' not in str([s['type'] for s in cfg.train_dataloader.dataset.pipeline])
+    sod = Config.fromfile(osp.join(REPO, SOD_CFG))
+    add_missing_modality(sod, 'thermal')
+    assert sod.test_dataloader.dataset.pipeline[-2] == dict(
+        type='MeanFillModalityDropout', prob=1.0, modality='thermal', mean=sod.model.data_preprocessor.mean,
+        to_rgb=sod.model.data_preprocessor.to_rgb)
     seg = Config.fromfile(osp.join(REPO, SEG_CFG))
     add_missing_modality(seg, 'rgb', 'copy')
     assert seg.test_dataloader.dataset.pipeline[-2] == dict(type='CopyFillModalityDropout', prob=1.0, modality='rgb')
