@@ -9,6 +9,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmspecgene.datasets.transforms.modality_dropout import FILL_TRANSFORMS, MODALITIES, add_missing_modality
 from mmspecgene.utils import scope_of_config
 from mmspecgene.utils.cfg_options import check_cfg_options
 from mmspecgene.utils.checkpoint_loader import add_trust_checkpoint_code_argument
@@ -28,6 +29,10 @@ def parse_args():
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
     parser.add_argument('--strict-cfg-options', action='store_true',
                         help='make a --cfg-options key that is not in the config an error (default: a warning)')
+    parser.add_argument('--missing-modality', choices=MODALITIES,
+                        help='evaluate with this modality absent (dropped from every test pair)')
+    parser.add_argument('--missing-fill', choices=sorted(FILL_TRANSFORMS), default='mean',
+                        help='what replaces the missing modality (default: mean = zeros after normalisation)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     add_trust_checkpoint_code_argument(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -71,6 +76,8 @@ def main():
         check_cfg_options(cfg, args.cfg_options, strict=args.strict_cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     scope_of_config(cfg)
+    if args.missing_modality:
+        add_missing_modality(cfg, args.missing_modality, args.missing_fill)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])

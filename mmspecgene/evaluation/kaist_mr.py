@@ -18,7 +18,7 @@ import os
 import os.path as osp
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -454,10 +454,13 @@ class KAISTEvalResult:
         miss_rates (dict): setup key -> subset -> MR^-2 in percent (NaN when the subset has no positive).
         recalls (dict): setup key -> subset -> final recall in percent (all kept detections).
         faithful_quirks (bool): Whether the reference's quirks were reproduced.
+        curves (dict): With ``return_curves``: setup key -> subset -> (fppi, miss rate), float64 arrays over the
+            kept detections in score order (the MR-FPPI curve the reference evaluator draws); else empty.
     """
     miss_rates: Dict[str, Dict[str, float]]
     recalls: Dict[str, Dict[str, float]]
     faithful_quirks: bool
+    curves: Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
 
 
 def evaluate_kaist(gt: KAISTGroundTruth,
@@ -466,7 +469,8 @@ def evaluate_kaist(gt: KAISTGroundTruth,
                    subsets: Sequence[str] = SUBSETS,
                    faithful_quirks: bool = True,
                    iou_thr: float = IOU_THR,
-                   max_dets: int = MAX_DETS) -> KAISTEvalResult:
+                   max_dets: int = MAX_DETS,
+                   return_curves: bool = False) -> KAISTEvalResult:
     """Log-average miss rates of ``dets`` for every setup and subset (SPEC §11.1 steps 1-9).
 
     Detections are sorted by descending score within each image (stable) before matching, so their input
@@ -499,6 +503,7 @@ def evaluate_kaist(gt: KAISTGroundTruth,
 
     miss_rates: Dict[str, Dict[str, float]] = {}
     recalls: Dict[str, Dict[str, float]] = {}
+    curves: Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]] = {}
     for key in setup_keys:
         gt_ignored = gt_ignore_flags(gt, KAIST_SETUPS[key])
         det_match = _greedy_match(pairs, gt_ignored, len(dets), match_thr)
@@ -513,6 +518,8 @@ def evaluate_kaist(gt: KAISTGroundTruth,
         true_pos_sorted, dropped_sorted = true_pos[score_order], dropped[score_order]
         positives_per_image = np.bincount(gt.image_index[~gt_ignored], minlength=gt.num_images)
         miss_rates[key], recalls[key] = {}, {}
+        if return_curves:
+            curves[key] = {}
         for subset, in_subset in subset_masks.items():
             counted_images = in_subset & has_det if faithful_quirks else in_subset
             num_positives = int(positives_per_image[counted_images].sum())
@@ -521,9 +528,13 @@ def evaluate_kaist(gt: KAISTGroundTruth,
             fp_cum = np.cumsum(~true_pos_sorted[kept], dtype=np.float64)
             if num_positives == 0:
                 miss_rates[key][subset], recalls[key][subset] = math.nan, math.nan
+                if return_curves:
+                    curves[key][subset] = (np.zeros(0), np.zeros(0))
                 continue
             recall = tp_cum / num_positives
             fppi = fp_cum / int(in_subset.sum())
+            if return_curves:
+                curves[key][subset] = (fppi, 1.0 - recall)
             point_index = np.searchsorted(fppi, FPPI_REFERENCE_POINTS, side='right') - 1
             if len(recall) == 0:
                 recall_at_points = np.zeros(len(FPPI_REFERENCE_POINTS))
@@ -533,7 +544,7 @@ def evaluate_kaist(gt: KAISTGroundTruth,
                 recall_at_points = np.where(point_index >= 0, recall[np.maximum(point_index, 0)], 0.0)
             miss_rates[key][subset] = log_average_miss_rate(recall_at_points)
             recalls[key][subset] = float(recall[-1] * 100.0) if len(recall) else 0.0
-    return KAISTEvalResult(miss_rates, recalls, faithful_quirks)
+    return KAISTEvalResult(miss_rates, recalls, faithful_quirks, curves)
 
 
 def format_miss_rate_table(miss_rates: Dict[str, Dict[str, float]], subsets: Sequence[str] = SUBSETS) -> str:

@@ -159,7 +159,8 @@ def compute_image_record(pred: np.ndarray,
 
     Returns:
         dict: ``sm``, ``mae``, ``adp_fm``, ``adp_em``, ``wfm`` (floats) and
-        ``fm_curve``, ``em_curve`` (float64 arrays of 256 thresholds).
+        ``fm_curve``, ``em_curve``, ``precision_curve``, ``recall_curve``
+        (float64 arrays over the 256 thresholds, highest threshold first).
         :func:`aggregate_records` turns a list of them into the metrics.
     """
     pred = np.asarray(pred)
@@ -183,16 +184,24 @@ def compute_image_record(pred: np.ndarray,
     for metric in (f_measure, s_measure, mae, e_measure, weighted_f):
         metric.step(pred=pred, gt=gt)
 
-    fm = f_measure.get_results()['fm']
+    fm_results = f_measure.get_results()
+    fm, pr = fm_results['fm'], fm_results['pr']
     em = e_measure.get_results()['em']
     return dict(
         sm=float(s_measure.get_results()['sm']),
         mae=float(mae.get_results()['mae']),
         adp_fm=float(fm['adp']),
         fm_curve=np.asarray(fm['curve'], dtype=np.float64),
+        precision_curve=np.asarray(pr['p'], dtype=np.float64),
+        recall_curve=np.asarray(pr['r'], dtype=np.float64),
         adp_em=float(em['adp']),
         em_curve=np.asarray(em['curve'], dtype=np.float64),
         wfm=float(weighted_f.get_results()['wfm']))
+
+
+def _mean_over_images(records: Sequence[dict], key: str) -> np.ndarray:
+    """Mean of a per-image value (or per-threshold curve) over the images."""
+    return np.mean(np.array([rec[key] for rec in records], np.float64), axis=0)
 
 
 def aggregate_records(records: Sequence[dict]) -> Dict[str, float]:
@@ -205,8 +214,7 @@ def aggregate_records(records: Sequence[dict]) -> Dict[str, float]:
         raise ValueError('No images were evaluated: cannot compute SOD metrics')
 
     def mean_of(key):
-        return np.mean(np.array([rec[key] for rec in records], np.float64),
-                       axis=0)
+        return _mean_over_images(records, key)
 
     fm_curve = mean_of('fm_curve')
     em_curve = mean_of('em_curve')
@@ -220,6 +228,27 @@ def aggregate_records(records: Sequence[dict]) -> Dict[str, float]:
         meanE=float(em_curve.mean()),
         adpE=float(mean_of('adp_em')),
         wF=float(mean_of('wfm')))
+
+
+def aggregate_curves(records: Sequence[dict]) -> Dict[str, np.ndarray]:
+    """Mean precision, recall and F-measure over images at each threshold (as PySODMetrics averages them).
+
+    Returns:
+        dict: ``thresholds`` (255 ... 0: a pixel is salient when its value is >= the threshold),
+        ``precision``, ``recall`` and ``fmeasure`` (float64 arrays of 256, in the same order);
+        ``fmeasure.max()`` / ``.mean()`` are the ``maxF`` / ``meanF`` of :func:`aggregate_records`.
+    """
+    if len(records) == 0:
+        raise ValueError('No images were evaluated: cannot compute SOD curves')
+
+    def mean_of(key):
+        return _mean_over_images(records, key)
+
+    return dict(
+        thresholds=np.arange(255, -1, -1),
+        precision=mean_of('precision_curve'),
+        recall=mean_of('recall_curve'),
+        fmeasure=mean_of('fm_curve'))
 
 
 class SODEvaluator:
@@ -265,6 +294,10 @@ class SODEvaluator:
         """Return ``S``, ``MAE``, ``maxF``, ``meanF``, ``adpF``, ``maxE``,
         ``meanE``, ``adpE`` and ``wF`` averaged over the images seen."""
         return aggregate_records(self.records)
+
+    def get_curves(self) -> Dict[str, np.ndarray]:
+        """PR and F-measure-vs-threshold curves over the images seen (see :func:`aggregate_curves`)."""
+        return aggregate_curves(self.records)
 
 
 def format_sod_table(results: Dict[str, float], title: str = '') -> str:

@@ -5,7 +5,10 @@
 2. pretrain a tiny M-SpecGene (GMM-CMSS masking) on the pairs;
 3. convert the checkpoint to the detection and segmentation backbone inits;
 4. fine-tune and evaluate RGBT ViTDet (bbox mAP) and RGBT UperNet (mIoU) from it (and SOD with --with-sod);
-5. print the metrics.
+5. draw figures under WORK_DIR/figures: the CMSS / masks / reconstructions of the pretrained model
+   (tools/analysis_tools/vis_cmss.py), RGB‖thermal detections and segmentation overlays of a few test pairs
+   (demo/rgbt_det_demo.py, demo/rgbt_seg_demo.py);
+6. print the metrics and the figure paths.
 """
 import argparse
 import json
@@ -73,6 +76,47 @@ def write_finetune_config(task: str, work_dir: str, init_ckpt: str, data_root: s
     return path
 
 
+def test_pairs(data_root: str, task: str, num: int) -> list:
+    """The first ``num`` (rgb, thermal) test pairs of a synthetic task, in file name order."""
+    sub, split = dict(det=('det', 'test'), seg=('seg', 'val'), pretrain=('pretrain', '*'))[task]
+    rgbs = sorted(glob(osp.join(data_root, sub, 'visible', split, '*.*')))[:num]
+    if not rgbs:
+        raise FileNotFoundError(f'no {task} test images under {osp.join(data_root, sub, "visible", split)}')
+    pairs = []
+    for rgb in rgbs:
+        stem = osp.join(osp.dirname(rgb).replace(osp.join(sub, 'visible'), osp.join(sub, 'infrared')),
+                        osp.splitext(osp.basename(rgb))[0])
+        thermal = glob(stem + '.*')
+        if len(thermal) != 1:
+            raise FileNotFoundError(f'expected one thermal partner {stem}.* of {rgb}, found {thermal}')
+        pairs.append((rgb, thermal[0]))
+    return pairs
+
+
+def draw_figures(work_dir: str, data_root: str, pre_ckpt: str, finetuned: dict, num_pairs: int = 3) -> list:
+    """CMSS figure of the pretrained model, det drawings and seg overlays of a few test pairs; returns paths."""
+    fig_dir = osp.join(work_dir, 'figures')
+    os.makedirs(fig_dir, exist_ok=True)
+    figures = []
+    rgb, thermal = test_pairs(data_root, 'pretrain', 1)[0]
+    out = osp.join(fig_dir, 'cmss_pretrained.png')
+    run('figure: CMSS, masks and reconstructions', [
+        'tools/analysis_tools/vis_cmss.py', rgb, thermal, '--config', CONFIGS['pretrain'], '--checkpoint', pre_ckpt,
+        '--out-file', out
+    ])
+    figures.append(out)
+    demos = dict(det='demo/rgbt_det_demo.py', seg='demo/rgbt_seg_demo.py')
+    for task, (cfg, ckpt) in finetuned.items():
+        if task not in demos:
+            continue
+        for rgb, thermal in test_pairs(data_root, task, num_pairs):
+            out = osp.join(fig_dir, f'{task}_{osp.splitext(osp.basename(rgb))[0]}.png')
+            run(f'figure: {task} on {osp.basename(rgb)}',
+                [demos[task], rgb, thermal, cfg, ckpt, '--out-file', out])
+            figures.append(out)
+    return figures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', default='work_dirs/synthetic_demo')
@@ -94,7 +138,7 @@ def main():
     ])
     pre_ckpt = latest(osp.join(pre_dir, 'epoch_*.pth'))
     tasks = ['det', 'seg'] + (['sod'] if args.with_sod else [])
-    metrics = {}
+    metrics, finetuned = {}, {}
     for task in tasks:
         init_ckpt = osp.join(pre_dir, f'{INIT_FORMAT[task]}.pth')
         if task != 'sod':  # sod reuses the seg-init written for seg
@@ -110,6 +154,8 @@ def main():
         run(f'evaluate {task}', ['tools/test.py', cfg, ckpt, '--work-dir', task_dir, '--metrics-json', out_json])
         with open(out_json) as f:
             metrics[task] = json.load(f)
+        finetuned[task] = (cfg, ckpt)
+    figures = draw_figures(work_dir, data_root, pre_ckpt, finetuned)
 
     first, last = pretrain_losses(pre_dir)
     print('\n================ mmspecgene synthetic pipeline ================')
@@ -126,9 +172,12 @@ def main():
         m = metrics['sod']
         print(f"sod       S {m.get('sod/synthetic/S', float('nan')):.3f}  "
               f"MAE {m.get('sod/synthetic/MAE', float('nan')):.3f}")
+    print('figures:')
+    for path in figures:
+        print(f'  {path}')
     print(f'total time {time.time() - start:.0f} s; all outputs under {work_dir}')
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
-        json.dump(dict(pretrain_loss=[first, last], **metrics), f, indent=2)
+        json.dump(dict(pretrain_loss=[first, last], figures=figures, **metrics), f, indent=2)
 
 
 if __name__ == '__main__':

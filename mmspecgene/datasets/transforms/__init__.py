@@ -2,10 +2,13 @@
 """Host-agnostic RGBT transforms, registered in mmengine's root TRANSFORMS (found from every scope)."""
 from .geometric import RGBTPad, RGBTRandomResizedCrop
 from .loading import LoadRGBTImagePair
+from .modality_dropout import (CopyFillModalityDropout, MeanFillModalityDropout, NoiseFillModalityDropout,
+                               add_missing_modality, modality_dropout_cfg)
 from .photometric import PairedPhotoMetricDistortion
 from .wrappers import RGBOnly, ThermalOnly
 
 __all__ = [
     'LoadRGBTImagePair', 'RGBTPad', 'RGBTRandomResizedCrop', 'PairedPhotoMetricDistortion', 'RGBOnly',
-    'ThermalOnly'
+    'ThermalOnly', 'MeanFillModalityDropout', 'CopyFillModalityDropout', 'NoiseFillModalityDropout',
+    'add_missing_modality', 'modality_dropout_cfg'
 ]
