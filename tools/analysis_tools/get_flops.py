@@ -18,9 +18,11 @@ What is measured, per task (models built with random weights; no checkpoint or d
 
 Examples::
 
-    python tools/analysis_tools/get_flops.py configs/det/vitdet/vitdet_mask-rcnn_rgbt-vit-b-specgene_lsj-2xb1-25000i_kaist.py
-    python tools/analysis_tools/get_flops.py configs/seg/upernet/upernet_rgbt-vit-l-specgene_2xb1-320k_semanticrt-768x768.py \
-        --shape 512 512
+    python tools/analysis_tools/get_flops.py \
+        configs/det/vitdet/vitdet_mask-rcnn_rgbt-vit-b-specgene_lsj-2xb1-25000i_kaist.py
+    python tools/analysis_tools/get_flops.py \
+        configs/seg/upernet/upernet_rgbt-vit-l-specgene_2xb1-320k_semanticrt-768x768.py --shape 512 512
+    python tools/analysis_tools/get_flops.py configs/pretrain/specgene/specgene_vit-tiny-p16_1xb16-30e_synthetic.py
 """
 import argparse
 import copy
@@ -68,7 +70,8 @@ def count_complexity(module: nn.Module, inputs: Tuple, show_table: bool = False)
 
     Returns:
         dict: ``flops`` (int), ``params`` (int), ``parts`` (child of the model -> (params, flops), parts with
-        neither left out, plus :data:`OTHER_PART` for ops run outside any child's ``__call__``), ``uncounted`` (op name -> calls not counted), ``table`` (str, with ``show_table``).
+        neither left out, plus :data:`OTHER_PART` for ops run outside any child's ``__call__``), ``uncounted``
+        (op name -> calls not counted), ``table`` (str, with ``show_table``).
     """
     from mmengine.analysis import FlopAnalyzer, parameter_count
     from mmengine.analysis.print_helper import complexity_stats_table
@@ -223,8 +226,8 @@ def measure(cfg: Config, shape: Optional[Sequence[int]] = None, show_table: bool
     cfg = copy.deepcopy(cfg)
     task = config_task(cfg)
     shape = set_input_shape(cfg, task, shape)
+    torch.manual_seed(0)  # random weights and input: reproducible proposal / detection counts for the RoI heads
     model = build_model(cfg, task)
-    torch.manual_seed(0)
     inputs = (torch.randn(1, 6, *shape), )
     rows = OrderedDict()
     with torch.no_grad():
@@ -263,7 +266,8 @@ def format_report(path: str, result: dict) -> str:
             lines.append(f'  not counted: {ops}')
         if 'table' in row:
             lines.append(row['table'])
-    lines.append('\nFLOPs count one multiply-add as one (mmengine/fvcore); element-wise and custom ops are not counted.')
+    lines.append('\nFLOPs count one multiply-add as one (mmengine/fvcore); element-wise and custom ops are not '
+                 'counted.')
     return '\n'.join(lines)
 
 
