@@ -79,7 +79,7 @@ def test_config_builds(path, synthetic_root):
         model_cfg = copy.deepcopy(cfg.model)
         model = registry.MODELS.build(model_cfg)
         assert sum(p.numel() for p in model.parameters()) > 0
-        if cfg.optim_wrapper.get('constructor') == 'RGBTLayerDecayOptimWrapperConstructor':
+        if cfg.get('optim_wrapper', {}).get('constructor') == 'RGBTLayerDecayOptimWrapperConstructor':
             check_layer_decay_groups(model, cfg.optim_wrapper)
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             if loader in cfg:
