@@ -1,6 +1,7 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Every config under configs/: loads, runs in its host scope, builds its model and pipelines, and its test
-pipeline turns a synthetic pair into a packed 6-channel sample."""
+"""Every config under configs/: loads, runs in its host scope, builds its model and pipelines (ViT-L configs too:
+the build-only check of the large variants), its layer-decay groups cover every trainable parameter once over the
+backbone's own depth, and its test pipeline turns a synthetic pair into a packed 6-channel sample."""
 import copy
 import glob
 import os.path as osp
@@ -11,6 +12,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import DefaultScope
 
+from mmspecgene.testing.optim_checks import check_layer_decay_groups
 from mmspecgene.utils import TASK_SCOPES, register_all_modules
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -77,6 +79,8 @@ def test_config_builds(path, synthetic_root):
         model_cfg = copy.deepcopy(cfg.model)
         model = registry.MODELS.build(model_cfg)
         assert sum(p.numel() for p in model.parameters()) > 0
+        if cfg.get('optim_wrapper', {}).get('constructor') == 'RGBTLayerDecayOptimWrapperConstructor':
+            check_layer_decay_groups(model, cfg.optim_wrapper)
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             if loader in cfg:
                 Compose(copy.deepcopy(cfg[loader].dataset.get('pipeline') or

@@ -9,7 +9,8 @@ from mmdet.registry import MODELS
 
 from mmspecgene.models.checkpoint import DET_INIT_ALLOWED_MISSING, DET_INIT_ALLOWED_UNEXPECTED, encoder_state_for_det
 from mmspecgene.models.layers.pos_embed import resize_pos_embed_grid
-from mmspecgene.models.vit import SpecGeneViT, fuse_modalities, split_modalities
+from mmspecgene.models.vit import SpecGeneViT, fuse_modalities, get_arch_settings, split_modalities
+
 
 @MODELS.register_module()
 class RGBTViTDet(SpecGeneViT):
@@ -21,7 +22,8 @@ class RGBTViTDet(SpecGeneViT):
     ``backbone.blocks.{i}...``), so the released fine-tuned checkpoints load without renaming.
 
     Args:
-        arch (str | dict): ViT size, see :data:`mmspecgene.models.vit.ARCH_SETTINGS`.
+        arch (str | dict): ViT size (``'small'``, ``'base'``, ``'large'``, ...), see
+            :data:`mmspecgene.models.vit.ARCH_SETTINGS`.
         img_size (int | tuple): Training input size S; the global blocks' relative-position
             tables are built for the (S/16, S/16) grid (119 x 64 at 960).
         pretrain_img_size (int | tuple): Size the stored absolute ``pos_embed`` covers
@@ -29,7 +31,8 @@ class RGBTViTDet(SpecGeneViT):
         patch_size (int): Patch size.
         in_channels (int): Channels per modality.
         window_size (int): Window of the windowed blocks.
-        global_attn_indexes (Sequence[int]): Blocks with global attention.
+        global_attn_indexes (Sequence[int], optional): Blocks with global attention; None takes the arch's
+            ((2, 5, 8, 11) for ViT-S/B, (5, 11, 17, 23) for ViT-L).
         drop_path_rate (float): Max stochastic depth.
         norm_eps (float): LayerNorm epsilon (1e-5 as in the released detector).
         qkv_bias (bool): Bias of the fused qkv projections.
@@ -47,12 +50,14 @@ class RGBTViTDet(SpecGeneViT):
                  patch_size: int = 16,
                  in_channels: int = 3,
                  window_size: int = 14,
-                 global_attn_indexes: Sequence[int] = (2, 5, 8, 11),
+                 global_attn_indexes: Optional[Sequence[int]] = None,
                  drop_path_rate: float = 0.1,
                  norm_eps: float = 1e-5,
                  qkv_bias: bool = True,
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None):
+        if global_attn_indexes is None:
+            global_attn_indexes = get_arch_settings(arch)['global_attn_indexes']
         super().__init__(
             arch=arch,
             img_size=img_size,

@@ -16,12 +16,63 @@ from .checkpoint import load_checkpoint_file, load_state_dict_with_report, to_en
 from .layers.pos_embed import sincos_pos_embed_2d
 from .layers.transformer import TransformerBlock, check_naming
 
+#: The one table of ViT sizes. Every size-dependent value of every task derives from it: width, depth, heads,
+#: the ViTDet global-attention blocks (``global_attn_indexes``, windowed attention elsewhere) and the four blocks
+#: whose outputs feed the dense-prediction necks (``out_indices``). The fused RGBT features a neck receives are
+#: ``2 * embed_dims`` wide ([RGB | T] concatenated).
 ARCH_SETTINGS = {
-    'base': dict(embed_dims=768, num_layers=12, num_heads=12, mlp_ratio=4.),
-    'small': dict(embed_dims=384, num_layers=12, num_heads=6, mlp_ratio=4.),
+    'small': dict(embed_dims=384, num_layers=12, num_heads=6, mlp_ratio=4.,
+                  global_attn_indexes=(2, 5, 8, 11), out_indices=(3, 5, 7, 11)),
+    'base': dict(embed_dims=768, num_layers=12, num_heads=12, mlp_ratio=4.,
+                 global_attn_indexes=(2, 5, 8, 11), out_indices=(3, 5, 7, 11)),
+    'large': dict(embed_dims=1024, num_layers=24, num_heads=16, mlp_ratio=4.,
+                  global_attn_indexes=(5, 11, 17, 23), out_indices=(7, 11, 15, 23)),
     # a few-layer model for CPU demos and tests; same code path as ViT-B
-    'tiny': dict(embed_dims=192, num_layers=4, num_heads=3, mlp_ratio=4.),
+    'tiny': dict(embed_dims=192, num_layers=4, num_heads=3, mlp_ratio=4.,
+                 global_attn_indexes=(1, 3), out_indices=(0, 1, 2, 3)),
 }
+#: Short names, as in the config names (``vit-s``, ``vit-b``, ``vit-l``).
+ARCH_ALIASES = {'s': 'small', 'b': 'base', 'l': 'large', 't': 'tiny'}
+ARCH_REQUIRED_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'mlp_ratio')
+
+
+def default_global_attn_indexes(num_layers: int) -> Tuple[int, ...]:
+    """ViTDet's rule: global attention in the last block of each quarter ((2, 5, 8, 11) for 12 blocks,
+    (5, 11, 17, 23) for 24)."""
+    return tuple(sorted({(k + 1) * num_layers // 4 - 1 for k in range(4)} - {-1}))
+
+
+def default_out_indices(num_layers: int) -> Tuple[int, ...]:
+    """BEiT/UperNet taps scaled to depth: after blocks L/3, L/2, 2L/3 and L (1-based): (3, 5, 7, 11) for
+    12 blocks, (7, 11, 15, 23) for 24; the last ``min(4, L)`` blocks when L < 6."""
+    if num_layers < 6:
+        return tuple(range(max(num_layers - 4, 0), num_layers))
+    return (num_layers // 3 - 1, num_layers // 2 - 1, 2 * num_layers // 3 - 1, num_layers - 1)
+
+
+def get_arch_settings(arch) -> dict:
+    """Resolve ``arch`` (a name of :data:`ARCH_SETTINGS`, an alias of :data:`ARCH_ALIASES` or a dict) to a full
+    settings dict; a dict must give ``embed_dims``, ``num_layers``, ``num_heads``, ``mlp_ratio`` and gets
+    ``global_attn_indexes`` / ``out_indices`` from the depth rules when it leaves them out."""
+    if isinstance(arch, str):
+        name = ARCH_ALIASES.get(arch.lower(), arch.lower())
+        if name not in ARCH_SETTINGS:
+            raise KeyError(f'unknown arch {arch!r}, expected one of {tuple(ARCH_SETTINGS)}, an alias of '
+                           f'{tuple(ARCH_ALIASES)} or a dict with {ARCH_REQUIRED_KEYS}')
+        return dict(ARCH_SETTINGS[name])
+    if not isinstance(arch, dict):
+        raise TypeError(f'arch must be a str or a dict, got {type(arch).__name__}')
+    missing = [key for key in ARCH_REQUIRED_KEYS if key not in arch]
+    if missing:
+        raise KeyError(f'arch dict {dict(arch)} lacks {missing}')
+    settings = dict(arch)
+    if settings['embed_dims'] % settings['num_heads']:
+        raise ValueError(f'arch embed_dims={settings["embed_dims"]} is not divisible by '
+                         f'num_heads={settings["num_heads"]}')
+    settings.setdefault('global_attn_indexes', default_global_attn_indexes(settings['num_layers']))
+    settings.setdefault('out_indices', default_out_indices(settings['num_layers']))
+    return settings
+
 
 PRETRAINED_INIT_KEYS = frozenset({'type', 'checkpoint', 'src_format'})
 
@@ -76,8 +127,9 @@ class SpecGeneViT(BaseModule):
     """Configurable ViT encoder with checkpoint-compatible names.
 
     Args:
-        arch (str | dict): ``'base'``, ``'small'``, ``'tiny'`` or a dict with
-            ``embed_dims``, ``num_layers``, ``num_heads``, ``mlp_ratio``.
+        arch (str | dict): ``'small'``, ``'base'``, ``'large'``, ``'tiny'`` (or ``'s'``, ``'b'``, ``'l'``,
+            ``'t'``) or a dict with ``embed_dims``, ``num_layers``, ``num_heads``, ``mlp_ratio``
+            (see :func:`get_arch_settings`).
         img_size (int | tuple): Build input size (H, W); the positional table covers its grid.
         patch_size (int): Patch size p.
         in_channels (int): Channels per modality (3).
@@ -123,9 +175,8 @@ class SpecGeneViT(BaseModule):
             raise ValueError(f'{type(self).__name__} init_cfg must be dict(type="Pretrained", checkpoint=PATH, '
                              f'src_format="auto"), got {dict(init_cfg)}')
         super().__init__(init_cfg=init_cfg)
-        settings = ARCH_SETTINGS[arch] if isinstance(arch, str) else dict(arch)
-        if isinstance(arch, str) and arch not in ARCH_SETTINGS:
-            raise KeyError(f'unknown arch {arch!r}, expected one of {tuple(ARCH_SETTINGS)} or a dict')
+        settings = get_arch_settings(arch)
+        self.arch_settings = settings
         self.embed_dims = settings['embed_dims']
         self.num_layers = settings['num_layers']
         self.num_heads = settings['num_heads']

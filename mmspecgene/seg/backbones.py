@@ -9,6 +9,7 @@ from mmspecgene.models.checkpoint import SEG_INIT_ALLOWED_MISSING, SEG_INIT_ALLO
 from mmspecgene.models.layers.pos_embed import resize_pos_embed_grid
 from mmspecgene.models.vit import SpecGeneViT, fuse_modalities, split_modalities
 
+
 @MODELS.register_module()
 class RGBTViTSeg(SpecGeneViT):
     """ViT backbone for paired RGB-thermal segmentation (UperNet), parameter names per SPEC §6.4.
@@ -19,12 +20,14 @@ class RGBTViTSeg(SpecGeneViT):
     cls token, become (2B, C, h, w) maps and are fused per sample into (B, 2C, h, w) = [RGB | T].
 
     Args:
-        arch (str | dict): ViT size, see :data:`mmspecgene.models.vit.ARCH_SETTINGS`.
+        arch (str | dict): ViT size (``'small'``, ``'base'``, ``'large'``, ...), see
+            :data:`mmspecgene.models.vit.ARCH_SETTINGS`.
         img_size (int | tuple): Input size; ``pos_embed`` and the relative position bias cover its grid
             (768 -> 48 x 48, pos 1 x 2305 x 768, bias table 9028 x heads).
         patch_size (int): Patch size.
         in_channels (int): Channels per modality.
-        out_indices (Sequence[int]): Blocks whose outputs are returned (0-based, increasing).
+        out_indices (Sequence[int], optional): Blocks whose outputs are returned (0-based, increasing); None
+            takes the arch's taps scaled to depth ((3, 5, 7, 11) for ViT-S/B, (7, 11, 15, 23) for ViT-L).
         qkv_bias (bool): Bias of the fused qkv projection.
         drop_path_rate (float): Max stochastic depth.
         layer_scale_init_value (float): Init of ``gamma_1`` / ``gamma_2``.
@@ -43,7 +46,7 @@ class RGBTViTSeg(SpecGeneViT):
                  img_size=768,
                  patch_size: int = 16,
                  in_channels: int = 3,
-                 out_indices: Sequence[int] = (3, 5, 7, 11),
+                 out_indices: Optional[Sequence[int]] = None,
                  qkv_bias: bool = True,
                  drop_path_rate: float = 0.1,
                  layer_scale_init_value: float = 1.0,
@@ -67,6 +70,8 @@ class RGBTViTSeg(SpecGeneViT):
             init_cfg=init_cfg)
         if layer_scale_init_value <= 0:
             raise ValueError(f'RGBTViTSeg needs layer scale (gamma_1/gamma_2), got {layer_scale_init_value}')
+        if out_indices is None:
+            out_indices = self.arch_settings['out_indices']
         indices = [i + self.num_layers if i < 0 else i for i in out_indices]
         if not indices or any(not 0 <= i < self.num_layers for i in indices) or sorted(set(indices)) != indices:
             raise ValueError(f'out_indices must be increasing block indices in [0, {self.num_layers}), '

@@ -18,23 +18,16 @@ from typing import Mapping, Optional, Sequence, Tuple, Union
 import torch
 
 from mmspecgene.models.layers.attention import beit_relative_position_index
-from mmspecgene.models.vit import ARCH_SETTINGS
+from mmspecgene.models.vit import get_arch_settings
 
 Shape = Tuple[int, ...]
 Layout = 'OrderedDict[str, Shape]'
 
 
 def arch_dims(arch: Union[str, dict] = 'base') -> dict:
-    """``embed_dims``, ``num_layers``, ``num_heads``, ``mlp_ratio`` of a named arch or a dict."""
-    if isinstance(arch, str):
-        if arch not in ARCH_SETTINGS:
-            raise KeyError(f'unknown arch {arch!r}, expected one of {tuple(ARCH_SETTINGS)} or a dict')
-        return dict(ARCH_SETTINGS[arch])
-    dims = dict(arch)
-    missing = {'embed_dims', 'num_layers', 'num_heads', 'mlp_ratio'} - set(dims)
-    if missing:
-        raise KeyError(f'arch dict lacks {sorted(missing)}')
-    return dims
+    """``embed_dims``, ``num_layers``, ``num_heads``, ``mlp_ratio`` (and the rest of the arch settings) of a named
+    arch or a dict, through :func:`mmspecgene.models.vit.get_arch_settings`."""
+    return get_arch_settings(arch)
 
 
 # ------------------------------------------------------------------------------------------- building blocks

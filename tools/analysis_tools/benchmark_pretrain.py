@@ -30,14 +30,14 @@ IMAGENET_STD = [58.395, 57.12, 57.375]
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='SpecGeneMAE vs stock MAE: training step and data pipeline')
-    parser.add_argument('--arch', default='tiny', choices=['tiny', 'small', 'base'], help='encoder size')
+    parser.add_argument('--arch', default='tiny', choices=['tiny', 'small', 'base', 'large'], help='encoder size')
     parser.add_argument('--batch', type=int, default=4, help='batch per modality (pairs for SpecGeneMAE)')
     parser.add_argument('--device', default='cpu', help='torch device of the training-step benchmark')
     parser.add_argument('--img-size', type=int, default=224, help='input size')
     parser.add_argument('--patch-size', type=int, default=16, help='patch size')
     parser.add_argument('--mask-ratio', type=float, default=0.9, help='mask ratio of both models')
-    parser.add_argument('--decoder-dim', type=int, default=None, help='decoder width (base: 512, else 128)')
-    parser.add_argument('--decoder-depth', type=int, default=None, help='decoder blocks (base: 4, else 2)')
+    parser.add_argument('--decoder-dim', type=int, default=None, help='decoder width (tiny: 128, else 512)')
+    parser.add_argument('--decoder-depth', type=int, default=None, help='decoder blocks (tiny: 2, else 4)')
     parser.add_argument('--masker-mode', default='clean', choices=['clean', 'faithful', 'random'])
     parser.add_argument('--amp', action='store_true', help='autocast (CUDA) in the training step')
     parser.add_argument('--iters', type=int, default=5, help='timed training steps')
@@ -58,8 +58,9 @@ def model_configs(args) -> Dict[str, dict]:
     from mmspecgene.models.vit import ARCH_SETTINGS
     arch = ARCH_SETTINGS[args.arch]
     width = arch['embed_dims']
-    decoder_dim = args.decoder_dim or (512 if args.arch == 'base' else 128)
-    decoder_depth = args.decoder_depth or (4 if args.arch == 'base' else 2)
+    # the configs' decoder for every ViT size (512 wide, 4 blocks); a small one for the tiny CPU model
+    decoder_dim = args.decoder_dim or (128 if args.arch == 'tiny' else 512)
+    decoder_depth = args.decoder_depth or (2 if args.arch == 'tiny' else 4)
     decoder_heads = 16 if decoder_dim % 16 == 0 else 4
     num_patches = (args.img_size // args.patch_size)**2
     stock_arch = dict(

@@ -17,10 +17,9 @@ model = dict(
         arch='tiny',
         img_size=image_size,
         pretrain_img_size=96,
-        window_size=5,
-        global_attn_indexes=(1, 3),
+        window_size=5,  # global attention in blocks 1 and 3 (the tiny arch)
         drop_path_rate=0.0),
-    neck=dict(backbone_channel=384, in_channels=[96, 192, 384, 384], out_channels=channels),
+    neck=dict(backbone_channel=384, out_channels=channels),  # 2 x 192: [RGB | T]
     rpn_head=dict(in_channels=channels, feat_channels=channels),
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=channels),
@@ -35,7 +34,7 @@ model = dict(
 
 optim_wrapper = dict(
     type='OptimWrapper',
-    paramwise_cfg=dict(num_layers=4, layer_decay_rate=0.9),
+    paramwise_cfg=dict(layer_decay_rate=0.9),
     optimizer=dict(lr=1e-3),
     clip_grad=dict(max_norm=1.0))
 # Warm-up, constant, then one 10x step for the last quarter (the full schedules keep the released constant LR).

@@ -9,12 +9,12 @@ crop_size = (128, 128)
 norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN fails under CPU DDP
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(arch='tiny', img_size=crop_size, out_indices=(0, 1, 2, 3), drop_path_rate=0.0),
+    backbone=dict(arch='tiny', img_size=crop_size, drop_path_rate=0.0),  # taps after all 4 blocks
     neck=dict(embed_dim=384, norm_cfg=norm_cfg),
     decode_head=dict(in_channels=[384] * 4, channels=64, num_classes=2, norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=384, channels=32, num_classes=2, norm_cfg=norm_cfg),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(96, 96)))
-optim_wrapper = dict(optimizer=dict(lr=5e-4), paramwise_cfg=dict(num_layers=4, layer_decay_rate=0.9))
+optim_wrapper = dict(optimizer=dict(lr=5e-4), paramwise_cfg=dict(layer_decay_rate=0.9))
 max_iters = 300
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),

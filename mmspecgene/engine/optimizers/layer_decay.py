@@ -62,7 +62,8 @@ class RGBTLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     * ``decay_exclusion`` (str): ``'vitdet'`` (only backbone-block norms and ``pos_embed`` are
       excluded), ``'mmseg'`` (1-D parameters and biases are excluded) or ``'by_role'``
       (default: norms, biases, tokens and absolute position embeddings).
-    * ``num_layers`` (int, optional): only checked: must equal the backbone's block count.
+    * ``num_layers`` (int, optional): only checked: must equal the backbone's block count. The configs leave it
+      out: the depth (12 blocks for ViT-S/B, 24 for ViT-L) always comes from the backbone's arch.
 
     Example::
 

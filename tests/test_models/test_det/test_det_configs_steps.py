@@ -8,7 +8,8 @@ backward and a step of the config's layer-decay optimizer) and ``model.test_step
 thermal image, and in eval mode the per-sample backbone features of the B = 2 batch equal the B = 1
 features.
 
-ViT-B configs keep their model (built for 960, so the pos-embed and global rel-pos tables are resized
+ViT-L configs (24 blocks) run with --runslow only (tests/test_configs.py builds them by default).
+ViT-S/B/L configs keep their model (built for 960, so the pos-embed and global rel-pos tables are resized
 at runtime) while the pipelines and the fixed batch pad run at ``SMALL_SIZE``; proposal and RoI-sampler
 counts are reduced to keep the CPU time low (settings of the samplers, not of the architecture), and the
 test score threshold is 0 so that a randomly initialised model still returns detections for every image.
@@ -30,6 +31,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import set_random_seed  # noqa: E402
 
 from mmspecgene.testing.backbone_io import BackboneCapture, expected_rgbt_input  # noqa: E402
+from mmspecgene.testing.config_utils import is_large_config  # noqa: E402
 from mmspecgene.utils import register_all_modules  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -116,7 +118,9 @@ def test_det_configs_found():
         assert any(n.endswith(f'_{dataset}.py') for n in names), (dataset, names)
 
 
-@pytest.mark.parametrize('path', DET_CONFIGS, ids=[osp.basename(f) for f in DET_CONFIGS])
+@pytest.mark.parametrize('path', [
+    pytest.param(f, id=osp.basename(f), marks=[pytest.mark.slow] if is_large_config(f) else []) for f in DET_CONFIGS
+])
 def test_det_config_train_and_test_step(path, synthetic_root, ann_dir):
     register_all_modules('det', init_default_scope=False)
     from mmdet.registry import DATASETS, MODELS

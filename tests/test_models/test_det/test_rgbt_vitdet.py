@@ -166,8 +166,9 @@ def test_layer_depth_and_bad_args():
     assert backbone.get_layer_depth('backbone.pos_embed', 'backbone.') == (0, 6)
     assert backbone.get_layer_depth('backbone.blocks.3.attn.rel_pos_w', 'backbone.') == (4, 6)
     assert backbone.get_layer_depth('neck.fpn1.0.weight', 'backbone.') == (5, 6)
+    assert RGBTViTDet(arch='tiny', img_size=64, window_size=2).global_attn_indexes == (1, 3)  # from the arch
     with pytest.raises(ValueError, match='global_attn_indexes'):
-        RGBTViTDet(arch='tiny', img_size=64)  # (2, 5, 8, 11) does not fit 4 blocks
+        RGBTViTDet(arch='tiny', img_size=64, global_attn_indexes=(2, 5, 8, 11))  # does not fit 4 blocks
     with pytest.raises(ValueError, match='Pretrained'):
         RGBTViTDet(arch='tiny', img_size=64, global_attn_indexes=(1, ),
                    init_cfg=dict(type='Pretrained', checkpoint='x.pth', prefix='backbone.'))

@@ -80,8 +80,9 @@ def test_base_config_contents():
     assert tuple(pre.to_rgb) == (True, True) and tuple(pre.size) == (768, 768)
     assert pre.pad_val == 0 and pre.seg_pad_val == 255
     bb = model.backbone
-    assert (bb.type, bb.img_size, tuple(bb.out_indices), bb.drop_path_rate, bb.layer_scale_init_value) == \
-        ('RGBTViTSeg', 768, (3, 5, 7, 11), 0.1, 1.0)
+    assert (bb.type, bb.arch, bb.img_size, bb.drop_path_rate, bb.layer_scale_init_value) == \
+        ('RGBTViTSeg', 'base', 768, 0.1, 1.0)
+    assert 'out_indices' not in bb  # the taps come from the arch: blocks 3/5/7/11 of ViT-B (checked on the model)
     assert model.neck.type == 'Feature2Pyramid' and model.neck.embed_dim == 1536
     assert list(model.neck.rescales) == [4, 2, 1, 0.5] and model.neck.norm_cfg.type == 'SyncBN'
     head, aux = model.decode_head, model.auxiliary_head
@@ -100,6 +101,7 @@ def test_vit_b_seg_model_matches_released_layout():
     expected = cl.seg_finetuned_layout(26)
     assert shapes(state) == dict(expected)
     assert state['backbone.layers.5.attn.relative_position_index'].dtype == torch.long
+    assert model.backbone.out_indices == (3, 5, 7, 11)
     assert torch.equal(model.backbone.layers[0].gamma_1, torch.ones(768))
     assert not model.backbone.layers[0].attn.relative_position_bias_table.any()
     assert model.backbone.pos_embed.requires_grad

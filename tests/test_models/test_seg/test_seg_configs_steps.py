@@ -11,7 +11,8 @@ image, and in eval mode the per-sample backbone features of the B = 2 batch equa
 The -official-compat configs differ from their clean config only by ``to_rgb=(False, False)`` and
 ``PairedPhotoMetricDistortion(thermal_ops='all')`` (asserted here): by default they run the train-mode
 preprocessing check without backward / optimizer step (ViT-B train steps take tens of seconds on CPU);
-``--runslow`` runs their full train step too.
+``--runslow`` runs their full train step too. ViT-L configs (24 blocks)
+run with ``--runslow`` only (tests/test_configs.py builds them by default).
 
 Every image size of a config (backbone ``img_size``, preprocessor ``size``, crop, resize scales, slide
 crop/stride) is scaled by one factor to ``SMALL_SIZE`` so that ViT-B runs on a 3 x 3 token grid. The test
@@ -34,7 +35,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import set_random_seed  # noqa: E402
 
 from mmspecgene.testing.backbone_io import BackboneCapture, expected_rgbt_input  # noqa: E402
-from mmspecgene.testing.config_utils import replace_type  # noqa: E402
+from mmspecgene.testing.config_utils import is_large_config, replace_type  # noqa: E402
 from mmspecgene.utils import register_all_modules  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -200,7 +201,9 @@ def _step_cases():
     cases = []
     for path in SEG_CONFIGS:
         name = osp.basename(path)
-        if path in COMPAT_CONFIGS:
+        if is_large_config(path):  # ViT-L: tests/test_configs.py builds it by default
+            cases.append(pytest.param(path, True, id=name, marks=pytest.mark.slow))
+        elif path in COMPAT_CONFIGS:
             cases.append(pytest.param(path, False, id=f'{name}-no-optim-step'))
             cases.append(pytest.param(path, True, id=name, marks=pytest.mark.slow))
         else:

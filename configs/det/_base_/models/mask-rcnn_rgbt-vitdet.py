@@ -1,5 +1,7 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-# RGBT ViTDet Mask R-CNN (SPEC §7.1): a stock mmdet MaskRCNN whose backbone fuses RGB and thermal.
+# RGBT ViTDet Mask R-CNN (SPEC §7.1) with ViT-B/16: a stock mmdet MaskRCNN whose backbone fuses RGB and thermal.
+# The ViT size is `arch`; the global-attention blocks follow it (mmspecgene.models.vit.ARCH_SETTINGS). The neck
+# takes the fused [RGB | T] map, 2 x embed_dims wide; mask-rcnn_rgbt-vitdet-{s,l}.py set it for ViT-S / ViT-L.
 # `image_size` drives the backbone build size and the fixed batch pad; dataset configs that change
 # it must set every derived value again (the pipeline asserts equality, SPEC §7.2).
 image_size = 960
@@ -25,15 +27,13 @@ model = dict(
         img_size=image_size,
         pretrain_img_size=224,
         patch_size=16,
-        window_size=14,
-        global_attn_indexes=(2, 5, 8, 11),
+        window_size=14,  # global attention in the arch's global_attn_indexes: (2, 5, 8, 11) for ViT-B
         drop_path_rate=0.1,
         norm_eps=1e-5,
         qkv_bias=True),
     neck=dict(
         type='RGBTSimpleFPN',
-        backbone_channel=1536,  # 2 x 768: [RGB | T]
-        in_channels=[384, 768, 1536, 1536],
+        backbone_channel=1536,  # 2 x 768: [RGB | T]; the pyramid inputs [c/4, c/2, c, c] derive from it
         out_channels=256,
         num_outs=5,
         norm_cfg=norm_cfg),

@@ -1,10 +1,10 @@
-# RGBT ViTDet optimisation (SPEC §7.3): AdamW 1e-4, wd 0.1, layer decay 0.7 over 12 blocks, 'vitdet' decay
-# exclusion, 250-iteration linear warm-up, then an explicitly constant LR (the release's milestones lay beyond
-# max_iters). AMP needs CUDA; CPU configs override optim_wrapper.type='OptimWrapper'.
+# RGBT ViTDet optimisation (SPEC §7.3): AdamW 1e-4, wd 0.1, layer decay 0.7 over the backbone's blocks (the depth
+# comes from the model), 'vitdet' decay exclusion, 250-iteration linear warm-up, then an explicitly constant LR (the
+# release's milestones lay beyond max_iters). AMP needs CUDA; CPU configs override optim_wrapper.type='OptimWrapper'.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     constructor='RGBTLayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(num_layers=12, layer_decay_rate=0.7, decay_exclusion='vitdet'),
+    paramwise_cfg=dict(layer_decay_rate=0.7, decay_exclusion='vitdet'),
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1))
 # After the warm-up ends, mmengine keeps the last LR: constant, explicitly (no fake milestones).
 param_scheduler = [

@@ -1,5 +1,7 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-# RGBT UperNet with the shared ViT-B backbone (SPEC §8.1). Dataset configs set
+# RGBT UperNet with the shared ViT-B backbone (SPEC §8.1). The ViT size is `arch`; the four taps follow it
+# (mmspecgene.models.vit.ARCH_SETTINGS: blocks 3/5/7/11 for ViT-B). Neck and heads take the fused [RGB | T] maps,
+# 2 x embed_dims wide; upernet_rgbt-vit-{s,l}.py set these widths for ViT-S / ViT-L. Dataset configs set
 # model.decode_head.num_classes / model.auxiliary_head.num_classes from the dataset class and
 # model.backbone.init_cfg=dict(type='Pretrained', checkpoint=..., src_format='auto').
 norm_cfg = dict(type='SyncBN', requires_grad=True)
@@ -20,7 +22,6 @@ model = dict(
         arch='base',
         img_size=768,
         patch_size=16,
-        out_indices=(3, 5, 7, 11),
         qkv_bias=True,
         drop_path_rate=0.1,
         layer_scale_init_value=1.0,

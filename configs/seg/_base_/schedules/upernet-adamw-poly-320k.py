@@ -1,11 +1,11 @@
 # RGBT UperNet optimisation (SPEC §8.3): fp32 OptimWrapper (the release's fp16 key was ignored), AdamW 1e-4,
-# wd 0.05, layer decay 0.65 over 12 layers with the 'mmseg' decay exclusion; 1,500 warm-up iterations, then
-# PolyLR(power 1) to 320k. AMP is an explicit opt-in (tools/train.py --amp).
+# wd 0.05, layer decay 0.65 over the backbone's blocks (the depth comes from the model) with the 'mmseg' decay
+# exclusion; 1,500 warm-up iterations, then PolyLR(power 1) to 320k. AMP is an explicit opt-in (tools/train.py --amp).
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='RGBTLayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(num_layers=12, layer_decay_rate=0.65, decay_exclusion='mmseg'))
+    paramwise_cfg=dict(layer_decay_rate=0.65, decay_exclusion='mmseg'))
 max_iters = 320000
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),

@@ -4,7 +4,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='RGBTLayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(num_layers=12, layer_decay_rate=0.65, decay_exclusion='mmseg'))
+    paramwise_cfg=dict(layer_decay_rate=0.65, decay_exclusion='mmseg'))
 max_iters = 160000
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
