@@ -1,11 +1,12 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """Host-agnostic RGBT transforms, registered in mmengine's root TRANSFORMS (found from every scope)."""
+from .crop_loading import LoadRGBTRandomResizedCrop
 from .geometric import RGBTPad, RGBTRandomResizedCrop
 from .loading import LoadRGBTImagePair
 from .photometric import PairedPhotoMetricDistortion
 from .wrappers import RGBOnly, ThermalOnly
 
 __all__ = [
-    'LoadRGBTImagePair', 'RGBTPad', 'RGBTRandomResizedCrop', 'PairedPhotoMetricDistortion', 'RGBOnly',
-    'ThermalOnly'
+    'LoadRGBTImagePair', 'LoadRGBTRandomResizedCrop', 'RGBTPad', 'RGBTRandomResizedCrop',
+    'PairedPhotoMetricDistortion', 'RGBOnly', 'ThermalOnly'
 ]
