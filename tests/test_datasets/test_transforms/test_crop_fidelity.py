@@ -5,9 +5,7 @@ For the same box, the crop-aware output (DCT-scaled decode, area resize at 1/s) 
 decode followed by an antialiased (area) resize, per modality. Both paths, and today's cv2-bicubic crop of the full
 decode, are also compared with Pillow's antialiased bicubic resize, which the released recipe used.
 
-Measured (24 draws over two pairs, 224 px output, most at 1/2 and some at 1/4):
-    crop-aware vs full decode + area: RGB MAD 0.99, PSNR 45.2 dB; thermal MAD 0.43, PSNR 51.6 dB
-    vs Pillow bicubic (antialiased), RGB: crop-aware MAD 1.41 / 41.1 dB, today's cv2 bicubic MAD 3.29 / 32.9 dB
+Measured values are in docs/en/pretrain.md (the test prints them with ``-s``).
 Thresholds: MAD <= 2.0 grey levels and PSNR >= 38 dB per modality against the full decode; against Pillow the
 crop-aware path must be closer than today's path (lower MAD) on both modalities.
 """
