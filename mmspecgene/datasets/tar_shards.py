@@ -50,7 +50,7 @@ def pack_pairs(pairs: Sequence[Tuple[str, str]], rgb_root: str, ir_root: str, ou
         raise ValueError(f'pairs_per_shard must be >= 1, got {pairs_per_shard}')
     os.makedirs(out_dir, exist_ok=True)
     keys = {}
-    for rgb_rel, ir_rel in pairs:
+    for rgb_rel, _ in pairs:
         key = pair_key(rgb_rel)
         if key in keys:
             raise ValueError(f'pairs {keys[key]!r} and {rgb_rel!r} map to the same tar key {key!r}')

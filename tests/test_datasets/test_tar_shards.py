@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """Tar shards: packing, reading back by offset, and clear errors for broken shards and indices."""
+import io
 import json
 import os
 import os.path as osp
@@ -9,8 +10,15 @@ import cv2
 import numpy as np
 import pytest
 
-from mmspecgene.datasets.tar_shards import (ShardReader, build_index, check_shard_sizes, index_shard, load_index,
-                                            pack_pairs, pair_key)
+from mmspecgene.datasets.tar_shards import (
+    ShardReader,
+    build_index,
+    check_shard_sizes,
+    index_shard,
+    load_index,
+    pack_pairs,
+    pair_key,
+)
 
 
 @pytest.fixture(scope='module')
@@ -74,7 +82,6 @@ def _write_tar(path, members):
         for name, data in members:
             info = tarfile.TarInfo(name)
             info.size = len(data)
-            import io
             tar.addfile(info, io.BytesIO(data))
 
 

@@ -346,9 +346,9 @@ def dataset_dirs(args, root: str) -> List[Tuple[str, str]]:
 
 
 def benchmark_pipeline(args) -> Dict[str, dict]:
+    import mmpretrain.datasets  # noqa: F401  (registers PackInputs, RandomResizedCrop, ...)
     from mmengine.registry import init_default_scope
 
-    import mmpretrain.datasets  # noqa: F401  (registers PackInputs, RandomResizedCrop, ...)
     import mmspecgene.pretrain  # noqa: F401  (RGBT transforms and RGBTPairDataset)
     init_default_scope('mmpretrain')
     cfgs = pipelines(args)
@@ -370,8 +370,9 @@ def benchmark_pipeline(args) -> Dict[str, dict]:
                   f'[ms: {breakdown["crop_aware"]}]')
             print(f'    speed-up crop-aware / today   : {speed_up:9.2f}x')
             print(f'    cost pair / stock image       : {cost_ratio:9.2f}x')
-            print(f'    cores per GPU at {GPU_PAIRS_PER_S}/s     : crop-aware {GPU_PAIRS_PER_S / rates["crop_aware"]:.1f}, '
-                  f'today {GPU_PAIRS_PER_S / rates["today"]:.1f}, stock (images) {GPU_PAIRS_PER_S / rates["stock"]:.1f}')
+            cores = {name: GPU_PAIRS_PER_S / rate for name, rate in rates.items()}
+            print(f'    cores per GPU at {GPU_PAIRS_PER_S}/s     : crop-aware {cores["crop_aware"]:.1f}, '
+                  f'today {cores["today"]:.1f}, stock (images) {cores["stock"]:.1f}')
             results[label] = dict(rates=rates, speed_up=speed_up, cost_ratio=cost_ratio)
     return results
 

@@ -141,7 +141,7 @@ class LoadRGBTRandomResizedCrop(LoadRGBTImagePair):
         if info is not None and info.precision == 8 and info.channels in (1, 3):
             if role == 'rgb':
                 if info.channels == 1:
-                    warnings.warn(f'grey RGB image replicated to 3 channels: {path}')
+                    warnings.warn(f'grey RGB image replicated to 3 channels: {path}', stacklevel=2)
                 mode = 'grey' if info.channels == 1 else 'color'
             elif info.channels == 1 or (self.thermal_grey and self.thermal_mode == 'auto'):
                 mode = 'grey'

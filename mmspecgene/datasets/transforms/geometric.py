@@ -117,7 +117,8 @@ def resize_channels(img: np.ndarray, size: Tuple[int, int], interpolation: int) 
 
 
 def sample_resized_crop_box(h: int, w: int, crop_ratio_range: Tuple[float, float],
-                            aspect_ratio_range: Tuple[float, float], max_attempts: int = 10) -> Tuple[int, int, int, int]:
+                            aspect_ratio_range: Tuple[float, float],
+                            max_attempts: int = 10) -> Tuple[int, int, int, int]:
     """Draw a RandomResizedCrop box in an h×w image with ``np.random``; returns (top, left, crop_h, crop_w).
 
     ``crop_ratio_range`` bounds the box area as a fraction of h·w, ``aspect_ratio_range`` its w/h; after
