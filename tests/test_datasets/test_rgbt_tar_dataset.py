@@ -2,6 +2,8 @@
 """RGBTTarPairDataset: the converter CLI packs the synthetic pretraining pairs; reading them from shards gives the
 same samples, and the same first training batch, as reading the folders with the same seed."""
 import copy
+import glob
+import json
 import os.path as osp
 import shutil
 
@@ -25,6 +27,15 @@ def shards(synthetic_root, tmp_path_factory):
                       '--out-dir', out, '--pairs-per-shard', '24'], REPO)
     assert '64 pairs in 3 shards' in log, log
     return out
+
+
+def test_index_only_rebuilds_the_same_index(shards):
+    with open(osp.join(shards, 'index.json')) as f:
+        packed = json.load(f)
+    run_script(['tools/dataset_converters/rgbt_pairs_to_tar.py', '--index-only',
+                *sorted(glob.glob(osp.join(shards, '*.tar'))), '--out-dir', shards], REPO)
+    with open(osp.join(shards, 'index.json')) as f:
+        assert json.load(f) == packed
 
 
 def _datasets(synthetic_root, shards, pipeline):
