@@ -128,3 +128,15 @@ def test_missing_files_and_keys(camera_jpegs, tmp_path):
     bad.write_bytes(b'\xff\xd8\xff\xc0\x00\x11\x08\x04\x00\x05\x00\x03' + b'\x00' * 40)  # header only
     with pytest.raises(ValueError, match='bad.jpg'):
         transform(dict(img_path=camera_jpegs['rgb'], ir_path=str(bad)))
+
+
+def test_first_channel_thermal_and_float(camera_jpegs):
+    """Released det compat: channel 0 of the thermal file's BGR decode, replicated; here the thermal file is the
+    colour RGB file, so the thermal half equals the RGB half's blue plane exactly."""
+    transform = LoadRGBTRandomResizedCrop(scale=112, thermal_mode='first_channel', to_float32=True)
+    np.random.seed(3)
+    out = transform(dict(img_path=camera_jpegs['rgb'], ir_path=camera_jpegs['rgb']))
+    img = out['img']
+    assert img.dtype == np.float32 and img.shape == (112, 112, 6)
+    for channel in (3, 4, 5):
+        np.testing.assert_array_equal(img[..., channel], img[..., 0])
