@@ -198,8 +198,12 @@ class LoadRGBTRandomResizedCrop(LoadRGBTImagePair):
                 raise KeyError(f'{type(self).__name__} needs an explicit {key!r} in the data info; got keys '
                                f'{sorted(results)}')
         rgb_path, ir_path = results['img_path'], results['ir_path']
-        rgb_buf = results.get('img_bytes') or read_bytes(rgb_path, self.backend_args)
-        ir_buf = results.get('ir_bytes') or read_bytes(ir_path, self.backend_args)
+        rgb_buf, ir_buf = results.get('img_bytes'), results.get('ir_bytes')
+        rgb_buf = read_bytes(rgb_path, self.backend_args) if rgb_buf is None else rgb_buf
+        ir_buf = read_bytes(ir_path, self.backend_args) if ir_buf is None else ir_buf
+        for buf, path in ((rgb_buf, rgb_path), (ir_buf, ir_path)):
+            if not buf:
+                raise ValueError(f'image file is empty: {path}')
         rgb, thermal = self._source(rgb_buf, rgb_path, 'rgb'), self._source(ir_buf, ir_path, 'thermal')
         if rgb.hw != thermal.hw:
             if self.size_mismatch == 'raise':

@@ -31,6 +31,8 @@ def decode_image(path: str, backend_args: Optional[dict] = None, img_bytes: Opti
     """Decode an image file unchanged (any bit depth/channels); ``img_bytes`` if given, else read ``path``."""
     if img_bytes is None:
         img_bytes = read_bytes(path, backend_args)
+    elif not img_bytes:
+        raise ValueError(f'image file is empty: {path}')
     img = mmcv.imfrombytes(img_bytes, flag='unchanged', backend='cv2')
     if img is None:
         raise ValueError(f'cannot decode image file (corrupt or unsupported format): {path}')
@@ -71,7 +73,7 @@ def scale_to_uint8(img: np.ndarray, mode: str = 'percentile', low: float = 0.5, 
 
 def thermal_to_uint8(img: np.ndarray, path: str, thermal_mode: str = 'auto', thermal_grey: bool = False,
                      thermal_range: Optional[dict] = None) -> np.ndarray:
-    """Thermal rule of SPEC §2.2 up to the replication: H×W uint8 (grey) or H×W×3 uint8 (BGR)."""
+    """The thermal rule of :class:`LoadRGBTImagePair` up to the replication: H×W uint8 (grey) or H×W×3 (BGR)."""
     if img.ndim == 3 and img.shape[2] == 4:
         img = img[..., :3]
     if img.ndim == 3 and img.shape[2] == 1:
@@ -95,7 +97,7 @@ def thermal_to_uint8(img: np.ndarray, path: str, thermal_mode: str = 'auto', the
 
 def thermal_to_3ch(img: np.ndarray, path: str, thermal_mode: str = 'auto', thermal_grey: bool = False,
                    thermal_range: Optional[dict] = None) -> np.ndarray:
-    """Thermal rule of SPEC §2.2 -> H×W×3 uint8 (BGR)."""
+    """The thermal rule of :class:`LoadRGBTImagePair` -> H×W×3 uint8 (BGR)."""
     img = thermal_to_uint8(img, path, thermal_mode, thermal_grey, thermal_range)
     return grey_to_3ch(img) if img.ndim == 2 else img
 
