@@ -52,9 +52,9 @@ EXPECTED = dict(
              TRANSFORMS=['LoadRGBTImagePair', 'RGBTPad', 'PairedPhotoMetricDistortion']),
     pretrain=dict(MODELS=['SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking',
                           'RGBTSelfSupDataPreprocessor'],
-                  DATASETS=['RGBTPairDataset'],
+                  DATASETS=['RGBTPairDataset', 'RGBTTarPairDataset'],
                   OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
-                  TRANSFORMS=['LoadRGBTImagePair', 'RGBTRandomResizedCrop']),
+                  TRANSFORMS=['LoadRGBTImagePair', 'RGBTRandomResizedCrop', 'LoadRGBTRandomResizedCrop']),
 )
 
 

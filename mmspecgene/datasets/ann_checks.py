@@ -4,7 +4,7 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from mmengine.fileio import get_local_path
+from mmengine.fileio import get_local_path, list_dir_or_file
 
 COCO_KEYS = ('images', 'annotations', 'categories')
 
@@ -163,3 +163,14 @@ def read_pair_list(ann_file: str, backend_args=None) -> List[Tuple[str, str]]:
     if not pairs:
         raise ValueError(f'pair list has no pairs: {ann_file}')
     return pairs
+
+
+def mirrored_pairs(rgb_root: str, img_suffix=('.jpg', '.png'), ir_suffix=None) -> List[Tuple[str, str]]:
+    """(rel, rel) for every ``img_suffix`` file under ``rgb_root`` (sorted); ``ir_suffix`` replaces the thermal
+    file's suffix."""
+    if not osp.isdir(rgb_root):
+        raise FileNotFoundError(f'visible root not found: {rgb_root}')
+    rels = sorted(list_dir_or_file(rgb_root, list_dir=False, suffix=img_suffix, recursive=True))
+    if ir_suffix is None:
+        return [(rel, rel) for rel in rels]
+    return [(rel, osp.splitext(rel)[0] + ir_suffix) for rel in rels]

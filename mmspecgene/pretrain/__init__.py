@@ -12,7 +12,7 @@ from ..utils.checkpoint_loader import register_local_checkpoint_loader
 from ..utils.registration import register_into
 from .algorithms import RGBTMAEViT, SpecGeneMAE
 from .data_preprocessor import RGBTSelfSupDataPreprocessor
-from .datasets import RGBTPairDataset
+from .datasets import RGBTPairDataset, RGBTTarPairDataset
 
 register_local_checkpoint_loader()
 register_into(MODELS, GMMCMSSMasking, RGBTMAEDecoder, RGBTMAEHead)
@@ -20,5 +20,5 @@ register_into(OPTIM_WRAPPER_CONSTRUCTORS, RGBTLayerDecayOptimWrapperConstructor)
 
 __all__ = [
     'SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking', 'RGBTSelfSupDataPreprocessor',
-    'RGBTPairDataset', 'RGBTLayerDecayOptimWrapperConstructor'
+    'RGBTPairDataset', 'RGBTTarPairDataset', 'RGBTLayerDecayOptimWrapperConstructor'
 ]

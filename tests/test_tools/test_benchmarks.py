@@ -19,8 +19,20 @@ def test_benchmark_masking_prints_kept_counts_and_ratio():
     assert re.search(r'speed-up\s*:\s*[\d.]+x', out) and 'breakdown' in out
 
 
-def test_benchmark_pretrain_pipeline_prints_ratio():
+def test_benchmark_pretrain_pipeline_prints_ratios():
     out = run_script(['tools/analysis_tools/benchmark_pretrain.py', '--skip-train', '--num-images', '2',
                       '--image-hw', '64', '80', '--pipeline-repeats', '1', '--img-size', '32'], REPO)
-    assert re.search(r'cost ratio pair / single\s*:\s*[\d.]+x', out)
-    assert 'RGBTRandomResizedCrop' in out and 'LoadRGBTImagePair' in out
+    assert re.search(r'speed-up crop-aware / today\s*:\s*[\d.]+x', out)
+    assert re.search(r'cost pair / stock image\s*:\s*[\d.]+x', out)
+    assert re.search(r'cores per GPU at 1902/s\s*: crop-aware [\d.]+, today [\d.]+', out)
+    # the stock baseline is mmpretrain's shipped MAE pipeline: cv2 load, then RandomResizedCrop (Pillow)
+    assert 'LoadImageFromFile' in out and 'RandomResizedCrop' in out
+    assert 'LoadRGBTRandomResizedCrop' in out and 'LoadRGBTImagePair' in out and '80x64 camera JPEG' in out
+
+
+def test_benchmark_pretrain_loader_mode_on_a_data_dir(synthetic_root):
+    out = run_script(['tools/analysis_tools/benchmark_pretrain.py', '--skip-train', '--loader', '--data',
+                      f'{synthetic_root}/pretrain', '--workers', '1', '--loader-batch', '4', '--loader-batches', '2',
+                      '--loader-warmup', '1', '--loader-rounds', '1', '--img-size', '32'], REPO)
+    assert re.search(r'whole DataLoader: --data .*pretrain, 1 workers \(persistent\)', out)
+    assert re.search(r'crop-aware pair \(shipped\)\s*:\s*[\d.]+ pairs/s', out)

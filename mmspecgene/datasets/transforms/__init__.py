@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """Host-agnostic RGBT transforms, registered in mmengine's root TRANSFORMS (found from every scope)."""
+from .crop_loading import LoadRGBTRandomResizedCrop
 from .geometric import RGBTPad, RGBTRandomResizedCrop
 from .loading import LoadRGBTImagePair
 from .modality_dropout import (CopyFillModalityDropout, MeanFillModalityDropout, NoiseFillModalityDropout,
@@ -8,7 +9,7 @@ from .photometric import PairedPhotoMetricDistortion
 from .wrappers import RGBOnly, ThermalOnly
 
 __all__ = [
-    'LoadRGBTImagePair', 'RGBTPad', 'RGBTRandomResizedCrop', 'PairedPhotoMetricDistortion', 'RGBOnly',
-    'ThermalOnly', 'MeanFillModalityDropout', 'CopyFillModalityDropout', 'NoiseFillModalityDropout',
-    'add_missing_modality', 'modality_dropout_cfg'
+    'LoadRGBTImagePair', 'LoadRGBTRandomResizedCrop', 'RGBTPad', 'RGBTRandomResizedCrop',
+    'PairedPhotoMetricDistortion', 'RGBOnly', 'ThermalOnly', 'MeanFillModalityDropout', 'CopyFillModalityDropout',
+    'NoiseFillModalityDropout', 'add_missing_modality', 'modality_dropout_cfg'
 ]

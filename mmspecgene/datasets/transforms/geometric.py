@@ -116,6 +116,32 @@ def resize_channels(img: np.ndarray, size: Tuple[int, int], interpolation: int) 
     return cv2.merge(resized)
 
 
+def sample_resized_crop_box(h: int, w: int, crop_ratio_range: Tuple[float, float],
+                            aspect_ratio_range: Tuple[float, float],
+                            max_attempts: int = 10) -> Tuple[int, int, int, int]:
+    """Draw a RandomResizedCrop box in an h×w image with ``np.random``; returns (top, left, crop_h, crop_w).
+
+    ``crop_ratio_range`` bounds the box area as a fraction of h·w, ``aspect_ratio_range`` its w/h; after
+    ``max_attempts`` failed draws, a centre crop clamped to the aspect ratio range.
+    """
+    area = h * w
+    log_ratio = (math.log(aspect_ratio_range[0]), math.log(aspect_ratio_range[1]))
+    for _ in range(max_attempts):
+        target = np.random.uniform(*crop_ratio_range) * area
+        ratio = math.exp(np.random.uniform(*log_ratio))
+        cw, ch = int(round(math.sqrt(target * ratio))), int(round(math.sqrt(target / ratio)))
+        if 0 < cw <= w and 0 < ch <= h:
+            return np.random.randint(0, h - ch + 1), np.random.randint(0, w - cw + 1), ch, cw
+    in_ratio = w / h
+    if in_ratio < min(aspect_ratio_range):
+        cw, ch = w, int(round(w / min(aspect_ratio_range)))
+    elif in_ratio > max(aspect_ratio_range):
+        ch, cw = h, int(round(h * max(aspect_ratio_range)))
+    else:
+        cw, ch = w, h
+    return (h - ch) // 2, (w - cw) // 2, ch, cw
+
+
 @TRANSFORMS.register_module()
 class RGBTRandomResizedCrop(BaseTransform):
     """One random box for both halves, resized to ``scale`` (MAE-style RandomResizedCrop).
@@ -149,22 +175,7 @@ class RGBTRandomResizedCrop(BaseTransform):
         self.backend = backend
 
     def _sample_box(self, h: int, w: int) -> Tuple[int, int, int, int]:
-        area = h * w
-        log_ratio = (math.log(self.aspect_ratio_range[0]), math.log(self.aspect_ratio_range[1]))
-        for _ in range(self.max_attempts):
-            target = np.random.uniform(*self.crop_ratio_range) * area
-            ratio = math.exp(np.random.uniform(*log_ratio))
-            cw, ch = int(round(math.sqrt(target * ratio))), int(round(math.sqrt(target / ratio)))
-            if 0 < cw <= w and 0 < ch <= h:
-                return np.random.randint(0, h - ch + 1), np.random.randint(0, w - cw + 1), ch, cw
-        in_ratio = w / h
-        if in_ratio < min(self.aspect_ratio_range):
-            cw, ch = w, int(round(w / min(self.aspect_ratio_range)))
-        elif in_ratio > max(self.aspect_ratio_range):
-            ch, cw = h, int(round(h * max(self.aspect_ratio_range)))
-        else:
-            cw, ch = w, h
-        return (h - ch) // 2, (w - cw) // 2, ch, cw
+        return sample_resized_crop_box(h, w, self.crop_ratio_range, self.aspect_ratio_range, self.max_attempts)
 
     def _resize(self, crop: np.ndarray) -> np.ndarray:
         out_h, out_w = self.scale

@@ -16,13 +16,22 @@ RANGE_MODES = ('percentile', 'fixed', 'minmax')
 SIZE_MISMATCH_MODES = ('raise', 'resize_thermal')
 
 
-def decode_image(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
-    """Decode an image file unchanged (any bit depth/channels); errors name the file."""
+def read_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:
+    """The bytes of an image file through mmengine's file backends; errors name the file."""
     try:
         img_bytes = get(path, backend_args=backend_args)
     except FileNotFoundError:
         raise FileNotFoundError(f'image file not found: {path}') from None
     if not img_bytes:
+        raise ValueError(f'image file is empty: {path}')
+    return img_bytes
+
+
+def decode_image(path: str, backend_args: Optional[dict] = None, img_bytes: Optional[bytes] = None) -> np.ndarray:
+    """Decode an image file unchanged (any bit depth/channels); ``img_bytes`` if given, else read ``path``."""
+    if img_bytes is None:
+        img_bytes = read_bytes(path, backend_args)
+    elif not img_bytes:
         raise ValueError(f'image file is empty: {path}')
     img = mmcv.imfrombytes(img_bytes, flag='unchanged', backend='cv2')
     if img is None:
@@ -62,9 +71,9 @@ def scale_to_uint8(img: np.ndarray, mode: str = 'percentile', low: float = 0.5, 
     return np.round(255 * np.clip((data - lo) / (hi - lo), 0, 1)).astype(np.uint8)
 
 
-def thermal_to_3ch(img: np.ndarray, path: str, thermal_mode: str = 'auto', thermal_grey: bool = False,
-                   thermal_range: Optional[dict] = None) -> np.ndarray:
-    """Thermal rule of SPEC §2.2 -> H×W×3 uint8 (BGR)."""
+def thermal_to_uint8(img: np.ndarray, path: str, thermal_mode: str = 'auto', thermal_grey: bool = False,
+                     thermal_range: Optional[dict] = None) -> np.ndarray:
+    """The thermal rule of :class:`LoadRGBTImagePair` up to the replication: H×W uint8 (grey) or H×W×3 (BGR)."""
     if img.ndim == 3 and img.shape[2] == 4:
         img = img[..., :3]
     if img.ndim == 3 and img.shape[2] == 1:
@@ -78,12 +87,19 @@ def thermal_to_3ch(img: np.ndarray, path: str, thermal_mode: str = 'auto', therm
             img = cv2.cvtColor(img.astype(np.float32), cv2.COLOR_BGR2GRAY)
         img = scale_to_uint8(img, path=path, **rng)
     if thermal_mode == 'first_channel':
-        return grey_to_3ch(img if img.ndim == 2 else np.ascontiguousarray(img[..., 0]))
+        return img if img.ndim == 2 else np.ascontiguousarray(img[..., 0])
     if img.ndim == 2:
-        return grey_to_3ch(img)
+        return img
     if thermal_grey:
-        return grey_to_3ch(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+        return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     return np.ascontiguousarray(img)
+
+
+def thermal_to_3ch(img: np.ndarray, path: str, thermal_mode: str = 'auto', thermal_grey: bool = False,
+                   thermal_range: Optional[dict] = None) -> np.ndarray:
+    """The thermal rule of :class:`LoadRGBTImagePair` -> H×W×3 uint8 (BGR)."""
+    img = thermal_to_uint8(img, path, thermal_mode, thermal_grey, thermal_range)
+    return grey_to_3ch(img) if img.ndim == 2 else img
 
 
 def grey_to_3ch(grey: np.ndarray) -> np.ndarray:
@@ -95,7 +111,8 @@ def grey_to_3ch(grey: np.ndarray) -> np.ndarray:
 class LoadRGBTImagePair(BaseTransform):
     """Load an RGB image and its thermal partner and stack them to H×W×6 = [RGB | T] (both BGR).
 
-    Required keys: ``img_path`` (RGB) and ``ir_path`` (thermal), explicit paths.
+    Required keys: ``img_path`` (RGB) and ``ir_path`` (thermal), explicit paths. Optional: ``img_bytes`` and
+    ``ir_bytes``, the encoded files already read (e.g. from tar shards); the paths then only name them in errors.
     Added keys: ``img`` (H×W×6 uint8, float32 if ``to_float32``), ``img_shape``, ``ori_shape``,
     ``modality_channels``, ``channel_order``.
 
@@ -138,10 +155,10 @@ class LoadRGBTImagePair(BaseTransform):
                 raise KeyError(f'LoadRGBTImagePair needs an explicit {key!r} in the data info; got keys '
                                f'{sorted(results)}')
         rgb_path, ir_path = results['img_path'], results['ir_path']
-        rgb = rgb_to_3ch(decode_image(rgb_path, self.backend_args), rgb_path)
+        rgb = rgb_to_3ch(decode_image(rgb_path, self.backend_args, results.get('img_bytes')), rgb_path)
         thermal = thermal_to_3ch(
-            decode_image(ir_path, self.backend_args), ir_path, self.thermal_mode, self.thermal_grey,
-            self.thermal_range)
+            decode_image(ir_path, self.backend_args, results.get('ir_bytes')), ir_path, self.thermal_mode,
+            self.thermal_grey, self.thermal_range)
         if rgb.shape[:2] != thermal.shape[:2]:
             if self.size_mismatch == 'raise':
                 raise ValueError(f'RGB/thermal size mismatch: {rgb_path} is {rgb.shape[1]}x{rgb.shape[0]} but '

@@ -26,7 +26,9 @@ PIPELINES = [
     ('seg', 'configs/seg/_base_/datasets/semanticrt_rgbt.py', 'test_pipeline'),
     ('seg', 'configs/sod/_base_/datasets/vt_sod_rgbt.py', 'train_pipeline'),
     ('pretrain', 'configs/pretrain/_base_/datasets/rgbt550k.py', 'train_pipeline'),
+    ('pretrain', 'configs/pretrain/_base_/datasets/synthetic_pairs.py', 'train_pipeline'),
 ]
+PRETRAIN_PIPELINES = [p for p in PIPELINES if p[0] == 'pretrain']
 
 
 def _position_image(h, w):
@@ -59,6 +61,8 @@ def _geometric_steps(cfg_path, key):
             step.pop('cat_max_ratio')  # needs a segmentation map; geometry is unchanged
         if step['type'] == 'LoadRGBTImagePair':
             step['thermal_mode'] = 'auto'
+        if step['type'] == 'LoadRGBTRandomResizedCrop':
+            step['thermal_grey'] = False  # the thermal file is the colour position picture
         kept.append(step)
     return kept
 
@@ -79,6 +83,33 @@ def test_halves_stay_aligned(task, cfg_path, key, position_pair):
         assert img.shape[2] == 6, (types, img.shape)
         np.testing.assert_array_equal(img[..., :3], img[..., 3:], err_msg=f'{cfg_path}:{key} trial {trial}')
         assert img[..., :3].std() > 0  # the content really varies with position
+
+
+@pytest.fixture(scope='module')
+def position_jpeg_pair(tmp_path_factory):
+    """The position picture as one camera-sized 1280×1024 JPEG used for both halves: DCT-scaled decoding."""
+    root = tmp_path_factory.mktemp('align_jpeg')
+    path = str(root / 'pos.jpg')
+    cv2.imwrite(path, _position_image(1024, 1280), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    return path, path
+
+
+@pytest.mark.parametrize('task,cfg_path,key', PRETRAIN_PIPELINES)
+def test_crop_aware_halves_stay_aligned_on_jpeg(task, cfg_path, key, position_jpeg_pair):
+    """The shipped crop-aware pretraining pipelines at reduced DCT scales keep the halves pixel-aligned."""
+    register_all_modules(task)
+    init_default_scope('mmpretrain')
+    steps = _geometric_steps(cfg_path, key)
+    assert steps[0]['type'] == 'LoadRGBTRandomResizedCrop', steps
+    pipeline = Compose(steps)
+    rgb, ir = position_jpeg_pair
+    np.random.seed(0)
+    scales = set()
+    for trial in range(8):
+        out = pipeline(dict(img_path=rgb, ir_path=ir))
+        scales.add(out['decode_scale'][0])
+        np.testing.assert_array_equal(out['img'][..., :3], out['img'][..., 3:], err_msg=f'{cfg_path} trial {trial}')
+    assert max(scales) > 1, scales
 
 
 @pytest.mark.parametrize('backend', ['cv2', 'pillow'])

@@ -1,9 +1,11 @@
 # RGBT550K pairs (tools/dataset_converters/rgbt550k_pairs.py writes annotations/pairs_train.txt).
 dataset_type = 'RGBTPairDataset'
 data_root = 'data/rgbt550k/'
+# Crop-aware decoding (docs/en/pretrain.md): the crop box is drawn from the JPEG headers and each JPEG is decoded at
+# the coarsest DCT scale that still covers 224 px. Thermal is grey (one decoded plane, replicated at the end): the
+# sources are grey thermal cameras, stored as 1- or 3-channel grey. dct_scaling=False decodes at full resolution.
 train_pipeline = [
-    dict(type='LoadRGBTImagePair'),
-    dict(type='RGBTRandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0), interpolation='bicubic'),
+    dict(type='LoadRGBTRandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0), thermal_grey=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackInputs', meta_keys=('img_path', 'ir_path', 'modality_channels', 'channel_order')),
 ]

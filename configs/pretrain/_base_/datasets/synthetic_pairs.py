@@ -1,9 +1,8 @@
 # Synthetic RGBT pairs (tools/misc/make_synthetic_rgbt.py --task pretrain): 128x128 pairs, pair list.
 dataset_type = 'RGBTPairDataset'
 data_root = 'data/synthetic/pretrain/'
-train_pipeline = [
-    dict(type='LoadRGBTImagePair'),
-    dict(type='RGBTRandomResizedCrop', scale=96, crop_ratio_range=(0.35, 1.0), interpolation='bicubic'),
+train_pipeline = [  # crop-aware decoding as for RGBT550K (128 px frames: every decode is at full resolution)
+    dict(type='LoadRGBTRandomResizedCrop', scale=96, crop_ratio_range=(0.35, 1.0), thermal_grey=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackInputs', meta_keys=('img_path', 'ir_path', 'modality_channels', 'channel_order')),
 ]

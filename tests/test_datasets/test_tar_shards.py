@@ -1,0 +1,131 @@
+# Copyright (c) mmspecgene contributors. All rights reserved.
+"""Tar shards: packing, reading back by offset, and clear errors for broken shards and indices."""
+import io
+import json
+import os
+import os.path as osp
+import tarfile
+
+import cv2
+import numpy as np
+import pytest
+
+from mmspecgene.datasets.tar_shards import (
+    ShardReader,
+    build_index,
+    check_shard_sizes,
+    index_shard,
+    load_index,
+    pack_pairs,
+    pair_key,
+)
+
+
+@pytest.fixture(scope='module')
+def small_pairs(tmp_path_factory):
+    """1,000 small pairs (40×32 colour JPEG + grey PNG thermal) in folders with a pair list, nested paths."""
+    root = str(tmp_path_factory.mktemp('pairs'))
+    rng = np.random.default_rng(0)
+    pairs = []
+    for index in range(1000):
+        rel = f'set{index // 250}/v{index % 3}/{index:05d}'
+        rgb_rel, ir_rel = f'{rel}.jpg', f'{rel}.png'
+        for sub, rel_path, img in (('visible', rgb_rel, rng.integers(0, 256, (32, 40, 3), dtype=np.uint8)),
+                                   ('infrared', ir_rel, rng.integers(0, 256, (32, 40), dtype=np.uint8))):
+            path = osp.join(root, sub, rel_path)
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            cv2.imwrite(path, img)
+        pairs.append((rgb_rel, ir_rel))
+    return root, pairs
+
+
+@pytest.fixture(scope='module')
+def packed(small_pairs, tmp_path_factory):
+    root, pairs = small_pairs
+    out = str(tmp_path_factory.mktemp('shards'))
+    index = pack_pairs(pairs, osp.join(root, 'visible'), osp.join(root, 'infrared'), out, pairs_per_shard=300)
+    return out, index
+
+
+def test_pack_and_read_back_1000_pairs(small_pairs, packed):
+    root, pairs = small_pairs
+    out, index = packed
+    assert [s['name'] for s in index['shards']] == [f'pairs-{i:05d}.tar' for i in range(4)]
+    entries = [(s['name'], e) for s in index['shards'] for e in s['pairs']]
+    assert len(entries) == 1000
+    assert load_index(osp.join(out, 'index.json')) == json.loads(json.dumps(index))
+    check_shard_sizes(index, out)
+    reader = ShardReader()
+    for (rgb_rel, ir_rel), (name, entry) in zip(pairs, entries):  # pair-list order is kept
+        key, rgb_member, rgb_off, rgb_size, ir_member, ir_off, ir_size = entry
+        assert key == pair_key(rgb_rel) == osp.splitext(rgb_rel)[0]
+        assert rgb_member == f'{key}.rgb.jpg' and ir_member == f'{key}.ir.png'
+        shard = osp.join(out, name)
+        with open(osp.join(root, 'visible', rgb_rel), 'rb') as f:
+            assert reader.read(shard, key, rgb_member, rgb_off, rgb_size) == f.read()
+        with open(osp.join(root, 'infrared', ir_rel), 'rb') as f:
+            assert reader.read(shard, key, ir_member, ir_off, ir_size) == f.read()
+    reader.close()
+    with tarfile.open(osp.join(out, 'pairs-00000.tar')) as tar:  # a standard tar
+        assert tar.getnames()[:2] == ['set0/v0/00000.rgb.jpg', 'set0/v0/00000.ir.png']
+
+
+def test_missing_source_file_names_shard_and_key(small_pairs, tmp_path):
+    root, pairs = small_pairs
+    broken = pairs[:3] + [('set0/v0/nothere.jpg', 'set0/v0/nothere.png')]
+    with pytest.raises(FileNotFoundError, match=r"shard pairs-00001\.tar, key 'set0/v0/nothere': rgb file"):
+        pack_pairs(broken, osp.join(root, 'visible'), osp.join(root, 'infrared'), str(tmp_path), pairs_per_shard=3)
+
+
+def _write_tar(path, members):
+    with tarfile.open(path, 'w') as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_unpaired_and_misnamed_members(tmp_path):
+    unpaired = str(tmp_path / 'u.tar')
+    _write_tar(unpaired, [('a.rgb.jpg', b'x' * 10), ('a.ir.png', b'y' * 5), ('b.rgb.jpg', b'z' * 7)])
+    with pytest.raises(ValueError, match=r"shard u\.tar .*key 'b' is unpaired: it has b\.rgb\.jpg but no \.ir"):
+        index_shard(unpaired)
+    misnamed = str(tmp_path / 'm.tar')
+    _write_tar(misnamed, [('a.rgb.jpg', b'x'), ('a.thermal.png', b'y')])
+    with pytest.raises(ValueError, match=r"m\.tar: member 'a\.thermal\.png' is not <key>\.rgb"):
+        index_shard(misnamed)
+    good = str(tmp_path / 'g.tar')
+    _write_tar(good, [('k1.rgb.jpg', b'a' * 600), ('k1.ir.jpg', b'b' * 3)])
+    assert [e[0] for e in build_index([good])['shards'][0]['pairs']] == ['k1']
+
+
+def test_truncated_shard(packed, tmp_path):
+    out, index = packed
+    shard = tmp_path / 'pairs-00001.tar'
+    data = open(osp.join(out, 'pairs-00001.tar'), 'rb').read()
+    shard.write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match=r"truncated .*shard .*pairs-00001\.tar.*key 'set"):
+        index_shard(str(shard))
+    one = dict(index, shards=[index['shards'][1]])
+    with pytest.raises(ValueError, match=r"truncated shard .*pairs-00001\.tar: \d+ bytes, the index expects \d+; "
+                                         r"key 'set\d/v\d/\d+' and later are cut off"):
+        check_shard_sizes(one, str(tmp_path))
+    key, member, offset, size = [index['shards'][1]['pairs'][-1][i] for i in (0, 1, 2, 3)]
+    with pytest.raises(ValueError, match=f'pairs-00001.tar.*{key}'):
+        ShardReader().read(str(shard), key, member, offset, size)
+
+
+def test_index_disagreeing_with_its_shard(packed):
+    out, index = packed
+    shard = osp.join(out, 'pairs-00002.tar')
+    key, rgb_member, rgb_off, rgb_size = index['shards'][2]['pairs'][5][:4]
+    other = index['shards'][2]['pairs'][6]
+    reader = ShardReader()
+    with pytest.raises(ValueError, match=rf"index disagrees with shard .*pairs-00002\.tar at key '{key}': expected "
+                                         rf"member '{rgb_member}'.*found '{other[1]}'"):
+        reader.read(shard, key, rgb_member, other[2], rgb_size)  # offset of another member
+    with pytest.raises(ValueError, match=f"index disagrees with shard .*at key '{key}'"):
+        reader.read(shard, key, rgb_member, rgb_off, rgb_size + 1)  # wrong size
+    grown = dict(index, shards=[dict(index['shards'][2], bytes=index['shards'][2]['bytes'] - 512)])
+    with pytest.raises(ValueError, match=r'index disagrees with shard .*pairs-00002\.tar.*first key'):
+        check_shard_sizes(grown, out)
