@@ -5,20 +5,23 @@ from mmpretrain.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 from ..datasets import transforms  # noqa: F401
 from ..engine.optimizers import RGBTLayerDecayOptimWrapperConstructor
-from ..models.gmm_cmss_masking import GMMCMSSMasking
+from ..models.gmm_cmss_masking import GMMCMSSMasking, ReleasedGMMCMSSMasking
 from ..models.mae_decoder import RGBTMAEDecoder
 from ..models.mae_head import RGBTMAEHead
+from ..models.random_masking import RandomRGBTMasking
 from ..utils.checkpoint_loader import register_local_checkpoint_loader
 from ..utils.registration import register_into
 from .algorithms import RGBTMAEViT, SpecGeneMAE
 from .data_preprocessor import RGBTSelfSupDataPreprocessor
 from .datasets import RGBTPairDataset
+from .hooks import RGBTMaskingHook
 
 register_local_checkpoint_loader()
-register_into(MODELS, GMMCMSSMasking, RGBTMAEDecoder, RGBTMAEHead)
+register_into(MODELS, GMMCMSSMasking, ReleasedGMMCMSSMasking, RandomRGBTMasking, RGBTMAEDecoder, RGBTMAEHead)
 register_into(OPTIM_WRAPPER_CONSTRUCTORS, RGBTLayerDecayOptimWrapperConstructor)
 
 __all__ = [
-    'SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking', 'RGBTSelfSupDataPreprocessor',
-    'RGBTPairDataset', 'RGBTLayerDecayOptimWrapperConstructor'
+    'SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking', 'ReleasedGMMCMSSMasking',
+    'RandomRGBTMasking', 'RGBTMaskingHook', 'RGBTSelfSupDataPreprocessor', 'RGBTPairDataset',
+    'RGBTLayerDecayOptimWrapperConstructor'
 ]

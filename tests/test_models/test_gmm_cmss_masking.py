@@ -8,8 +8,8 @@ import warnings
 import pytest
 import torch
 
-from mmspecgene.models.gmm_cmss_masking import (GMMCMSSMasking, build_mask_outputs, greedy_select, interp,
-                                                keep_count)
+from mmspecgene.models.gmm_cmss_masking import GMMCMSSMasking, ReleasedGMMCMSSMasking
+from mmspecgene.models.masking_ops import keep_count
 
 NUM_TOKENS = 196
 
@@ -59,7 +59,10 @@ def test_keep_counts_and_defaults():
     assert masker.base_keep == 19 and masker.max_keep_bias == 9
     assert masker.keep_counts == dict(rgb=19, thermal=19)
     assert masker.cmss_variant == 'paper'
-    assert GMMCMSSMasking(mode='faithful').cmss_variant == 'released'
+    assert ReleasedGMMCMSSMasking().cmss_variant == 'released'
+    # Keep-bias cap: clean also keeps one token per modality (k0 - 1 = 4); the released cap is floor(L (r_max - r)).
+    tight = dict(mask_ratio=0.97, max_mask_ratio=0.999)
+    assert GMMCMSSMasking(**tight).max_keep_bias == 4 and ReleasedGMMCMSSMasking(**tight).max_keep_bias == 5
     assert GMMCMSSMasking(mask_ratio=0.75).base_keep == 49
     state = masker.state_dict()
     for key in ('gmm_mean', 'gmm_var', 'gmm_weight', 'centres', 'num_centres', 'keep_bias', 'centre_bias', 'tick',
@@ -70,8 +73,10 @@ def test_keep_counts_and_defaults():
     # Shared curriculum seed: the same GMM init everywhere; another seed gives another init.
     torch.testing.assert_close(GMMCMSSMasking(curriculum_seed=3).gmm_mean, GMMCMSSMasking(curriculum_seed=3).gmm_mean)
     assert not torch.equal(GMMCMSSMasking(curriculum_seed=3).gmm_mean, masker.gmm_mean)
-    with pytest.raises(ValueError, match='mode'):
-        GMMCMSSMasking(mode='released')
+    with pytest.raises(TypeError, match='mode'):
+        GMMCMSSMasking(mode='faithful')  # one class per behaviour: ReleasedGMMCMSSMasking, RandomRGBTMasking
+    with pytest.raises(TypeError, match='loss_ema'):
+        ReleasedGMMCMSSMasking(loss_ema=0.9)  # the released loss gap is not smoothed
     with pytest.raises(ValueError, match='num_tokens=196'):
         masker(*make_tokens(num_tokens=100))
 
@@ -125,7 +130,7 @@ def test_em_step_matches_sklearn():
         warnings.simplefilter('ignore', ConvergenceWarning)
         for step in range(6):
             reference.fit(data)
-            masker._em_step_clean(cmss)
+            masker._em_step(cmss)
             torch.testing.assert_close(masker.gmm_mean, torch.from_numpy(reference.means_[:, 0]), rtol=0,
                                        atol=1e-10)
             torch.testing.assert_close(masker.gmm_var, torch.from_numpy(reference.covariances_), rtol=0, atol=1e-10)
@@ -140,71 +145,14 @@ def test_em_step_is_safe():
     cmss = torch.rand(4, NUM_TOKENS, generator=torch.Generator().manual_seed(1))
     cmss[0] = 1.0  # far from every mean: log-domain E-step, no underflow
     for _ in range(3):
-        masker._em_step_clean(cmss)
+        masker._em_step(cmss)
     assert float(masker.gmm_mean[2]) == 50.0 and float(masker.gmm_var[2]) == 1e-6
     assert bool(torch.isfinite(masker.gmm_mean).all() & torch.isfinite(masker.gmm_var).all())
     assert float(masker.gmm_var.min()) >= 1e-6
     assert float(masker.gmm_weight.sum()) == pytest.approx(1.0)
     # A constant map collapses to the variance floor instead of a zero variance.
-    masker._em_step_clean(torch.full((2, NUM_TOKENS), 0.5))
+    masker._em_step(torch.full((2, NUM_TOKENS), 0.5))
     assert float(masker.gmm_var.min()) >= 1e-6
-
-
-def reference_greedy(cmss, noise_first, noise_second):
-    """Plain per-image, per-slot loop with the released 1e5 / 1e3 sentinels."""
-    first_copy, second_copy = cmss.clone().float(), cmss.clone().float()
-    kept_first, kept_second = [], []
-    for image in range(cmss.shape[0]):
-        row_first = []
-        for slot in range(noise_first.shape[1]):
-            index = int(torch.argmin((noise_first[image, slot] - first_copy[image]).abs()))
-            row_first.append(index)
-            first_copy[image, index] = 1e5
-            second_copy[image, index] = 1e3
-        kept_first.append(row_first)
-        row_second = []
-        for slot in range(noise_second.shape[1]):
-            index = int(torch.argmin((noise_second[image, slot] - second_copy[image]).abs()))
-            row_second.append(index)
-            second_copy[image, index] = 1e5
-        kept_second.append(row_second)
-    return torch.tensor(kept_first), torch.tensor(kept_second)
-
-
-@pytest.mark.parametrize('seed', [0, 1, 2])
-def test_greedy_selection_matches_reference_with_ties(seed):
-    generator = torch.Generator().manual_seed(seed)
-    # Quantised CMSS and noise: many exactly tied distances (lowest index must win).
-    cmss = torch.randint(0, 6, (5, 24), generator=generator).float() / 5
-    noise_first = torch.randint(0, 11, (5, 7), generator=generator).float() / 10
-    noise_second = torch.randn(5, 9, generator=generator) * 0.5 + 0.5
-    noise_second[:, :3] = noise_first[:, :3]
-    ids_first, ids_second = greedy_select(cmss, noise_first, noise_second)
-    expected_first, expected_second = reference_greedy(cmss, noise_first, noise_second)
-    assert torch.equal(ids_first, expected_first)
-    assert torch.equal(ids_second, expected_second)
-    # All tied: picks are 0, 1, 2, ... in order.
-    ids_first, ids_second = greedy_select(torch.zeros(2, 10), torch.zeros(2, 3), torch.zeros(2, 4))
-    assert ids_first.tolist() == [[0, 1, 2]] * 2 and ids_second.tolist() == [[3, 4, 5, 6]] * 2
-
-
-def test_build_mask_outputs_and_interp():
-    ids_keep = torch.tensor([[4, 0, 2], [1, 3, 5]])
-    mask, ids_shuffle, ids_restore = build_mask_outputs(ids_keep, 6)
-    assert mask.tolist() == [[0, 1, 0, 1, 0, 1], [1, 0, 1, 0, 1, 0]]
-    assert ids_shuffle.tolist() == [[4, 0, 2, 1, 3, 5], [1, 3, 5, 0, 2, 4]]
-    assert torch.equal(ids_restore, torch.argsort(ids_shuffle, dim=1))
-    # Random kept sets against the sort-based definition: kept in selection order, then the removed ascending.
-    ids_keep = torch.stack([torch.randperm(50, generator=torch.Generator().manual_seed(i))[:7] for i in range(5)])
-    mask, ids_shuffle, ids_restore = build_mask_outputs(ids_keep, 50)
-    expected_rest = torch.argsort(mask, dim=1, stable=True)[:, 7:]
-    assert torch.equal(ids_shuffle, torch.cat([ids_keep, expected_rest], dim=1))
-    assert torch.equal(ids_restore, torch.argsort(ids_shuffle, dim=1))
-    import numpy as np
-    xp = torch.tensor([0.0, 0.2, 0.5, 0.9], dtype=torch.float64)
-    fp = torch.tensor([0.01, 0.04, 0.002, 0.3], dtype=torch.float64)
-    x = torch.tensor([-1.0, 0.0, 0.1, 0.2, 0.35, 0.9, 2.0], dtype=torch.float64)
-    torch.testing.assert_close(interp(x, xp, fp), torch.from_numpy(np.interp(x.numpy(), xp.numpy(), fp.numpy())))
 
 
 def run_iteration(masker, cur_iter, max_iters, tokens, losses):
@@ -233,12 +181,11 @@ def test_curriculum_budgets_and_disjoint_sets_across_schedule():
     assert ticks[-1] == total_ticks and ticks == sorted(ticks)
     assert max(seen) > 19 and min(seen) < 19  # keep_bias moved both ways
     assert min(seen) == 10  # reached the cap: thermal 94.9 % masked
-    logs = masker.log_vars()
+    logs = masker.statistics()
     assert float(logs['mask/overlap']) == 0
     assert float(logs['mask/keep_thermal']) + float(logs['mask/keep_rgb']) == 38
     for key in ('curr/tick', 'curr/num_centres', 'curr/centre_2', 'gmm/mean_0', 'gmm/var_2', 'gmm/weight_1',
-                'cmss/raw_max', 'cmss/p95', 'cmss/nonfinite', 'curr/loss_ema_rgb', 'curr/loss_gap', 'loss_rgb',
-                'mask/ratio_rgb'):
+                'cmss/raw_max', 'cmss/p95', 'cmss/nonfinite', 'curr/loss_ema_rgb', 'curr/loss_gap', 'mask/ratio_rgb'):
         assert logs[key].dim() == 0 and not logs[key].requires_grad
     means = [float(logs[f'gmm/mean_{index}']) for index in range(3)]
     assert means == sorted(means)
@@ -308,19 +255,6 @@ def test_resume_reproduces_masks_bit_identically():
         assert torch.equal(resumed.state_dict()[key], value), key
 
 
-def test_random_mode_and_noise_streams():
-    masker = GMMCMSSMasking(mode='random', mask_ratio=0.75)
-    tokens = make_tokens(batch_size=3)
-    masker.set_progress(0, 10)
-    outputs = masker(*tokens)
-    check_outputs(outputs, dict(rgb=49, thermal=49), disjoint=False)
-    assert not torch.equal(outputs['rgb_ids_keep'], outputs['thermal_ids_keep'])
-    masker.set_progress(1, 10)
-    assert not torch.equal(masker(*tokens)['rgb_mask'], outputs['rgb_mask'])
-    masker.set_progress(0, 10)
-    assert torch.equal(masker(*tokens)['rgb_mask'], outputs['rgb_mask'])
-
-
 def test_mixture_assignment():
     batch_size = 40
     noise = {}
@@ -359,8 +293,8 @@ def test_centre_bias_sign_and_first_selector():
     check_outputs(outputs, swapped.keep_counts)
 
 
-def test_faithful_mode_runs_and_raises_at_singular_tick():
-    masker = GMMCMSSMasking(mode='faithful', tick_every=0.5)  # one tick per call
+def test_released_masker_runs_and_raises_at_singular_tick():
+    masker = ReleasedGMMCMSSMasking(tick_every=0.5)  # one tick per call
     assert masker.cmss_variant == 'released'
     for step in range(6):
         keep = masker.keep_counts  # the tick inside forward changes the budgets of the next call
@@ -375,15 +309,15 @@ def test_faithful_mode_runs_and_raises_at_singular_tick():
     with pytest.raises(RuntimeError, match='singular curriculum tick 101'):
         masker(*make_tokens())
 
-    frozen = GMMCMSSMasking(mode='faithful', tick_every=0.5, on_singular='freeze')
+    frozen = ReleasedGMMCMSSMasking(tick_every=0.5, on_singular='freeze')
     set_state(frozen, tick=100, centres=[0.2, 0.3, 0.4], num_centres=3)
     frozen(*make_tokens())
     assert int(frozen.tick) == 101
     assert frozen.centres.tolist() == [0.2, 0.3, 0.4]
 
 
-def test_faithful_budget_violation_raises():
-    masker = GMMCMSSMasking(mode='faithful', tick_every=0.5)
+def test_released_budget_violation_raises():
+    masker = ReleasedGMMCMSSMasking(tick_every=0.5)
     set_state(masker, keep_bias=-15.0)  # valid: thermal keeps 34, RGB 4
     # Loss gap -2 at the next tick: keep_bias -35 (no lower bound in the release) gives RGB a negative budget.
     masker.update_losses(torch.tensor(0.0), torch.tensor(2.0))
@@ -409,7 +343,7 @@ def test_no_host_sync_calls_in_the_iteration_path(cmss_backend, monkeypatch):
         masker.set_progress(cur_iter, 100)
         masker(*tokens)
         masker.update_losses(torch.tensor(0.5), torch.tensor(0.4))
-        masker.log_vars()
+        masker.statistics()
     monkeypatch.undo()
     assert int(masker.tick) == 0
 
