@@ -2,7 +2,6 @@
 import copy
 import math
 import os
-import socket
 import warnings
 
 import pytest
@@ -10,6 +9,7 @@ import torch
 
 from mmspecgene.models.gmm_cmss_masking import GMMCMSSMasking, ReleasedGMMCMSSMasking
 from mmspecgene.models.masking_ops import keep_count
+from mmspecgene.testing.distributed import run_gloo
 
 NUM_TOKENS = 196
 
@@ -348,45 +348,24 @@ def test_no_host_sync_calls_in_the_iteration_path(cmss_backend, monkeypatch):
     assert int(masker.tick) == 0
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def _distributed_worker(rank, world_size, port, out_dir):
-    import torch.distributed as torch_dist
+def _distributed_worker(rank, world_size, out_dir):
     from mmengine import dist
-    torch.set_num_threads(1)
-    torch_dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world_size)
-    try:
-        assert dist.get_rank() == rank and dist.get_world_size() == world_size
-        masker = GMMCMSSMasking(total_ticks=6, loss_ema=0.5, check_sync_every=1)
-        max_iters = 12
-        for cur_iter in range(max_iters):
-            tokens = make_tokens(seed=100 * rank + cur_iter)  # different data per rank
-            masker.set_progress(cur_iter, max_iters)
-            outputs = masker(*tokens)
-            check_outputs(outputs, masker.keep_counts)
-            # Different local losses per rank: the all-reduced mean drives one shared curriculum.
-            masker.update_losses(torch.tensor(1.0 + rank), torch.tensor(0.5))
-        masker.assert_rank_consistent()
-        torch.save(masker.state_dict(), os.path.join(out_dir, f'rank{rank}.pth'))
-    finally:
-        torch_dist.destroy_process_group()
+    assert dist.get_rank() == rank and dist.get_world_size() == world_size
+    masker = GMMCMSSMasking(total_ticks=6, loss_ema=0.5, check_sync_every=1)
+    max_iters = 12
+    for cur_iter in range(max_iters):
+        tokens = make_tokens(seed=100 * rank + cur_iter)  # different data per rank
+        masker.set_progress(cur_iter, max_iters)
+        outputs = masker(*tokens)
+        check_outputs(outputs, masker.keep_counts)
+        # Different local losses per rank: the all-reduced mean drives one shared curriculum.
+        masker.update_losses(torch.tensor(1.0 + rank), torch.tensor(0.5))
+    masker.assert_rank_consistent()
+    torch.save(masker.state_dict(), os.path.join(out_dir, f'rank{rank}.pth'))
 
 
 def test_two_process_gloo_state_is_identical(tmp_path):
-    import importlib
-    import sys
-
-    import torch.multiprocessing as mp
-
-    # Spawned children unpickle the worker by module name: import this file by its stem from its own folder so
-    # that the name resolves whatever pytest import mode is in use (children inherit sys.path).
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    worker = importlib.import_module(os.path.splitext(os.path.basename(__file__))[0])._distributed_worker
-    mp.spawn(worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    run_gloo(_distributed_worker, 2, str(tmp_path))
     states = [torch.load(tmp_path / f'rank{rank}.pth') for rank in range(2)]
     for key, value in states[0].items():
         assert torch.equal(value, states[1][key]), key
@@ -395,3 +374,34 @@ def test_two_process_gloo_state_is_identical(tmp_path):
     assert float(states[0]['keep_bias']) == 9.0
     # The shared GMM moved away from its init (it was fitted on both ranks' data).
     assert not torch.equal(states[0]['gmm_mean'], GMMCMSSMasking().gmm_mean)
+
+
+LEGACY_STATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'data', 'masking',
+                             'legacy_masker_states.pth')
+
+
+@pytest.mark.parametrize('name, masker_class', [('clean', GMMCMSSMasking), ('faithful', ReleasedGMMCMSSMasking)])
+def test_resume_from_a_state_written_before_the_split(name, masker_class):
+    """States written by ``GMMCMSSMasking(mode='clean'|'faithful')`` of the code before the maskers were split.
+
+    ``tests/data/masking/legacy_masker_states.pth`` holds, per mode, the masker config, the state dict after 6 of
+    16 iterations (2 images of 64 16-d tokens from ``make_tokens``, losses (1.0, 0.6) then (0.3, 1.0) from iteration
+    8), the kept ids of iterations 6-15 and the final state. The new class loads the same keys and continues the run
+    with the same budgets, masks and curriculum.
+    """
+    legacy = torch.load(LEGACY_STATES, weights_only=True)[name]
+    masker = masker_class(**legacy['config'])
+    assert set(masker.state_dict()) == set(legacy['state'])  # the state dict layout is unchanged
+    masker.load_state_dict(legacy['state'])
+    for offset, expected in enumerate(legacy['continuation']):
+        cur_iter = 6 + offset
+        losses = (1.0, 0.6) if cur_iter < 8 else (0.3, 1.0)
+        masker.set_progress(cur_iter, 16)
+        keep = masker.keep_counts
+        assert keep == dict(rgb=int(expected['keep_rgb']), thermal=int(expected['keep_thermal'])), cur_iter
+        outputs = masker(*make_tokens(batch_size=2, dim=16, seed=cur_iter, num_tokens=64))
+        for key in ('rgb_ids_keep', 'thermal_ids_keep'):
+            assert torch.equal(outputs[key], expected[key]), (cur_iter, key)
+        masker.update_losses(torch.tensor(losses[0]), torch.tensor(losses[1]))
+    for key, value in legacy['final_state'].items():
+        torch.testing.assert_close(masker.state_dict()[key], value, rtol=1e-6, atol=1e-9, msg=key)

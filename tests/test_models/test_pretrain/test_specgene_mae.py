@@ -208,3 +208,40 @@ def test_masked_loss_needs_progress_outside_runner():
     MessageHub.get_instance(f'test_specgene_mae_empty_{id(model)}')  # a fresh (current) hub, no runtime info
     with pytest.raises(RuntimeError, match='set_progress'):
         model.loss(smooth_batch(), None)
+
+
+def _ddp_masker_worker(rank, world_size, out_dir):
+    """Three steps of DDP training per masker, then a feature forward; every rank saves its masker state."""
+    from mmengine.model import MMDistributedDataParallel
+    states = {}
+    for name, masker in (('released', 'ReleasedGMMCMSSMasking'), ('released_broadcast', 'ReleasedGMMCMSSMasking'),
+                         ('clean', 'GMMCMSSMasking')):
+        model = build_tiny(masker=masker)
+        if name == 'released_broadcast':  # what DDP does to the per-GPU state without SpecGeneMAE's ignore list
+            del model._ddp_params_and_buffers_to_ignore
+        wrapped = MMDistributedDataParallel(model, device_ids=None)  # broadcast_buffers=True, DDP's default
+        optim = OptimWrapper(torch.optim.SGD(wrapped.parameters(), lr=1e-3))
+        for step in range(3):
+            model.masker.set_progress(step, 3, max_epochs=1)
+            uint8 = (smooth_batch(seed=10 * rank + step) * 40 + 128).clamp(0, 255).to(torch.uint8)
+            wrapped.train_step(dict(inputs=uint8, data_samples=None), optim)
+        wrapped(smooth_batch(), mode='tensor')  # a forward without masking: DDP broadcasts what it broadcasts
+        states[name] = {key: value.clone() for key, value in model.masker.state_dict().items()}
+    torch.save(states, f'{out_dir}/rank{rank}.pth')
+
+
+def test_released_masker_keeps_per_rank_state_under_ddp(tmp_path):
+    """2 gloo ranks: the released masker's per-GPU GMM survives DDP's buffer broadcast, with no user flag."""
+    from mmspecgene.testing.distributed import run_gloo
+    model = build_tiny(masker='ReleasedGMMCMSSMasking')
+    assert set(model._ddp_params_and_buffers_to_ignore) == {
+        f'backbone.masker.{name}' for name in model.masker.state_buffer_names()}
+    assert not hasattr(build_tiny(), '_ddp_params_and_buffers_to_ignore')  # clean: one state, broadcast is harmless
+    run_gloo(_ddp_masker_worker, 2, str(tmp_path))
+    ranks = [torch.load(tmp_path / f'rank{rank}.pth', weights_only=True) for rank in range(2)]
+    assert not torch.equal(ranks[0]['released']['gmm_mean'], ranks[1]['released']['gmm_mean'])
+    assert int(ranks[0]['released']['num_calls']) == int(ranks[1]['released']['num_calls']) == 3
+    # Control: with the broadcast, rank 1 would run on rank 0's GMM (the test can fail).
+    assert torch.equal(ranks[0]['released_broadcast']['gmm_mean'], ranks[1]['released_broadcast']['gmm_mean'])
+    for key, value in ranks[0]['clean'].items():  # the clean masker is rank-consistent by construction
+        assert torch.equal(value, ranks[1]['clean'][key]), key
