@@ -51,8 +51,9 @@ EXPECTED = dict(
              OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
              TRANSFORMS=['LoadRGBTImagePair', 'RGBTPad', 'PairedPhotoMetricDistortion']),
     pretrain=dict(MODELS=['SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking',
-                          'RGBTSelfSupDataPreprocessor'],
+                          'ReleasedGMMCMSSMasking', 'RandomRGBTMasking', 'RGBTSelfSupDataPreprocessor'],
                   DATASETS=['RGBTPairDataset'],
+                  HOOKS=['RGBTMaskingHook'],
                   OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
                   TRANSFORMS=['LoadRGBTImagePair', 'RGBTRandomResizedCrop']),
 )
