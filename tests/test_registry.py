@@ -50,12 +50,13 @@ EXPECTED = dict(
              HOOKS=['RGBTSegVisualizationHook'],
              OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
              TRANSFORMS=['LoadRGBTImagePair', 'RGBTPad', 'PairedPhotoMetricDistortion']),
-    pretrain=dict(MODELS=['SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking',
-                          'ReleasedGMMCMSSMasking', 'RandomRGBTMasking', 'RGBTSelfSupDataPreprocessor'],
+    pretrain=dict(MODELS=['SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEPlainDecoder', 'RGBTMAEHead',
+                          'GMMCMSSMasking', 'ReleasedGMMCMSSMasking', 'OverlappingGMMCMSSMasking', 'RandomRGBTMasking',
+                          'RGBTSelfSupDataPreprocessor'],
                   DATASETS=['RGBTPairDataset'],
                   HOOKS=['RGBTMaskingHook'],
                   OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
-                  TRANSFORMS=['LoadRGBTImagePair', 'RGBTRandomResizedCrop']),
+                  TRANSFORMS=['LoadRGBTImagePair', 'RGBTRandomResizedCrop', 'SelectModality']),
 )
 
 

@@ -5,6 +5,8 @@
   a schedule from the run length.
 * :class:`ReleasedGMMCMSSMasking`: the released algorithm (ablations, reproduction). It overrides only what
   differs: the EM step, the clock, the tick rule, the loss gap and the CMSS options.
+* :class:`OverlappingGMMCMSSMasking`: the clean algorithm with independent selections per modality (ablation:
+  a position may be visible in both).
 
 Per-iteration API, plain Python ints from the runner (``RGBTMaskingHook`` calls ``set_progress`` in a runner)::
 
@@ -113,6 +115,8 @@ class GMMCMSSMasking(nn.Module):
         cmss_backend (str): ``'eager'`` or ``'compiled'`` (see :func:`compute_cmss`).
     """
 
+    disjoint_visible_sets = True  # no position visible in both modalities (checked with check_invariants)
+
     def __init__(self,
                  num_tokens: int = 196,
                  mask_ratio: float = 0.90,
@@ -209,7 +213,11 @@ class GMMCMSSMasking(nn.Module):
         self._last_cmss: Optional[Tuple[Tensor, Dict[str, Tensor]]] = None
         self._last_outputs: Optional[Dict[str, Tensor]] = None
 
-    # ------------------------------------------------------------------ what the released algorithm overrides
+    # ------------------------------------------------------------------ what the other maskers override
+    def _select(self, cmss: Tensor, noise_first: Tensor, noise_second: Tensor) -> Tuple[Tensor, Tensor]:
+        """Kept ids of the first and second selector: greedy, the second one on the positions the first left."""
+        return greedy_select(cmss, noise_first, noise_second)
+
     def _gmm_init_seed(self) -> int:
         """Seed of the GMM init: shared by all ranks."""
         return self.curriculum_seed
@@ -361,11 +369,11 @@ class GMMCMSSMasking(nn.Module):
             batch_size = cmss.shape[0]
             noise_first = self._draw_noise(batch_size, self._keep[self.first_selector], +1.0, generator)
             noise_second = self._draw_noise(batch_size, self._keep[self.second_selector], -1.0, generator)
-            ids_first, ids_second = greedy_select(cmss, noise_first, noise_second)
+            ids_first, ids_second = self._select(cmss, noise_first, noise_second)
             outputs = masking_outputs({self.first_selector: ids_first, self.second_selector: ids_second},
                                       self.num_tokens)
             if self.check_invariants:
-                assert_masks_valid(outputs, disjoint=True, owner=type(self).__name__)
+                assert_masks_valid(outputs, disjoint=self.disjoint_visible_sets, owner=type(self).__name__)
         outputs['cmss'] = cmss
         # Statistics are computed from these only when asked (every logging interval).
         self._last_cmss = (cmss, dict(cmss_raw_stats or {}))
@@ -665,3 +673,17 @@ class ReleasedGMMCMSSMasking(GMMCMSSMasking):
 
     def extra_repr(self) -> str:
         return f'{super().extra_repr()}, tick_every={self.tick_every}, on_singular={self.on_singular}'
+
+
+class OverlappingGMMCMSSMasking(GMMCMSSMasking):
+    """Clean GMM-CMSS masking whose two modalities select independently (ablation of the disjoint visible sets).
+
+    Each modality runs the greedy nearest-CMSS selection on the whole map with its own draws, so a position may be
+    visible in both (``mask/overlap`` > 0). Everything else is :class:`GMMCMSSMasking`; same arguments and state.
+    """
+
+    disjoint_visible_sets = False
+
+    def _select(self, cmss: Tensor, noise_first: Tensor, noise_second: Tensor) -> Tuple[Tensor, Tensor]:
+        none = noise_first[:, :0]
+        return greedy_select(cmss, noise_first, none)[0], greedy_select(cmss, noise_second, none)[0]

@@ -72,13 +72,14 @@ def greedy_select(cmss: Tensor, noise_first: Tensor, noise_second: Tensor) -> Tu
     if num_first + num_second > num_tokens:
         raise ValueError(f'greedy_select: {num_first} + {num_second} kept tokens exceed L = {num_tokens}.')
     noise = torch.cat([noise_first, noise_second], dim=1).float()
-    num_slots = num_first + num_second
-    # (slots, B, L) distances at once; a kept position becomes +inf for every later slot of either modality.
+    # (slots, B, L) distances at once; positions kept by either modality get +inf before each min.
     distances = (noise.t().unsqueeze(-1) - cmss.float().unsqueeze(0)).abs()
+    used = torch.zeros((batch_size, num_tokens), dtype=distances.dtype, device=cmss.device)
     ids = []
-    for slot in range(num_slots):
-        index = torch.argmin(distances[slot], dim=1, keepdim=True)  # (B, 1), first minimum: lowest index on ties
-        distances.scatter_(2, index.unsqueeze(0).expand(num_slots, -1, -1), float('inf'))
+    for slot in range(num_first + num_second):
+        # min over a dim returns the first minimum (lowest index on ties), like argmin, and is faster on the CPU.
+        index = (distances[slot] + used).min(dim=1, keepdim=True).indices
+        used.scatter_(1, index, float('inf'))
         ids.append(index)
     ids = torch.cat(ids, dim=1)
     return ids[:, :num_first], ids[:, num_first:]

@@ -5,8 +5,8 @@ from mmpretrain.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 from ..datasets import transforms  # noqa: F401
 from ..engine.optimizers import RGBTLayerDecayOptimWrapperConstructor
-from ..models.gmm_cmss_masking import GMMCMSSMasking, ReleasedGMMCMSSMasking
-from ..models.mae_decoder import RGBTMAEDecoder
+from ..models.gmm_cmss_masking import GMMCMSSMasking, OverlappingGMMCMSSMasking, ReleasedGMMCMSSMasking
+from ..models.mae_decoder import RGBTMAEDecoder, RGBTMAEPlainDecoder
 from ..models.mae_head import RGBTMAEHead
 from ..models.random_masking import RandomRGBTMasking
 from ..utils.checkpoint_loader import register_local_checkpoint_loader
@@ -17,11 +17,12 @@ from .datasets import RGBTPairDataset
 from .hooks import RGBTMaskingHook
 
 register_local_checkpoint_loader()
-register_into(MODELS, GMMCMSSMasking, ReleasedGMMCMSSMasking, RandomRGBTMasking, RGBTMAEDecoder, RGBTMAEHead)
+register_into(MODELS, GMMCMSSMasking, ReleasedGMMCMSSMasking, OverlappingGMMCMSSMasking, RandomRGBTMasking,
+              RGBTMAEDecoder, RGBTMAEPlainDecoder, RGBTMAEHead)
 register_into(OPTIM_WRAPPER_CONSTRUCTORS, RGBTLayerDecayOptimWrapperConstructor)
 
 __all__ = [
-    'SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking', 'ReleasedGMMCMSSMasking',
-    'RandomRGBTMasking', 'RGBTMaskingHook', 'RGBTSelfSupDataPreprocessor', 'RGBTPairDataset',
-    'RGBTLayerDecayOptimWrapperConstructor'
+    'SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEPlainDecoder', 'RGBTMAEHead', 'GMMCMSSMasking',
+    'ReleasedGMMCMSSMasking', 'OverlappingGMMCMSSMasking', 'RandomRGBTMasking', 'RGBTMaskingHook',
+    'RGBTSelfSupDataPreprocessor', 'RGBTPairDataset', 'RGBTLayerDecayOptimWrapperConstructor'
 ]

@@ -405,3 +405,21 @@ def test_resume_from_a_state_written_before_the_split(name, masker_class):
         masker.update_losses(torch.tensor(losses[0]), torch.tensor(losses[1]))
     for key, value in legacy['final_state'].items():
         torch.testing.assert_close(masker.state_dict()[key], value, rtol=1e-6, atol=1e-9, msg=key)
+
+
+def test_overlapping_masker_selects_each_modality_on_the_whole_map():
+    from mmspecgene.models.gmm_cmss_masking import OverlappingGMMCMSSMasking
+    overlapping = OverlappingGMMCMSSMasking(total_ticks=4)
+    disjoint = GMMCMSSMasking(total_ticks=4)
+    tokens = make_tokens(batch_size=8, seed=3)
+    for masker in (overlapping, disjoint):
+        masker.set_progress(0, 8)
+    outputs = overlapping(*tokens)
+    check_outputs(outputs, overlapping.keep_counts, disjoint=False)
+    overlap = ((outputs['rgb_mask'] == 0) & (outputs['thermal_mask'] == 0)).sum()
+    assert int(overlap) > 0  # both modalities follow the same sampler on the same map
+    # same draws and GMM: the first selector's picks are the disjoint masker's; the second one ignores them
+    expected = disjoint(*tokens)
+    assert torch.equal(outputs['thermal_ids_keep'], expected['thermal_ids_keep'])
+    assert not torch.equal(outputs['rgb_ids_keep'], expected['rgb_ids_keep'])
+    assert float(overlapping.statistics()['mask/overlap']) == float(overlap) / 8

@@ -129,23 +129,3 @@ def test_statistics_only_every_logger_interval(tmp_path, synthetic_root, monkeyp
     # the console line: the losses plus three curriculum numbers
     assert 'curr/tick: 1' in line and 'mask/keep_rgb' in line and 'mask/keep_thermal' in line
     assert 'gmm/' not in line and 'cmss/' not in line and 'curr/keep_bias' not in line
-
-
-@pytest.mark.parametrize('name, masker', [('specgene-released-masking', 'ReleasedGMMCMSSMasking'),
-                                          ('specgene-random-masking', 'RandomRGBTMasking')])
-def test_synthetic_configs_of_the_other_maskers_run(name, masker, tmp_path, synthetic_root):
-    cfg = Config.fromfile(PRE_CFG.replace('specgene_vit-tiny', f'{name}_vit-tiny'))
-    cfg.work_dir = str(tmp_path)
-    cfg.train_dataloader.update(batch_size=32, num_workers=0, persistent_workers=False)
-    cfg.train_dataloader.dataset.data_root = osp.join(synthetic_root, 'pretrain') + '/'
-    cfg.train_cfg.max_epochs = 1
-    cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint = None
-    runner = Runner.from_cfg(cfg)
-    assert type(runner.model.masker).__name__ == masker
-    runner.train()
-    scalars = [json.loads(line) for line in open(glob.glob(osp.join(str(tmp_path), '*', 'vis_data',
-                                                                    'scalars.json'))[0])]
-    assert [line['step'] for line in scalars if 'loss' in line] == [1, 2]
-    overlap = [line['mask/overlap'] for line in scalars if 'mask/overlap' in line]
-    assert len(overlap) == 2 and (overlap == [0, 0] if masker == 'ReleasedGMMCMSSMasking' else min(overlap) > 0)
