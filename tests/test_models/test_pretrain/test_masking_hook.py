@@ -11,12 +11,9 @@ import pytest
 import torch
 
 pytest.importorskip('mmpretrain')
-from mmengine.config import Config  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-PRE_CFG = osp.join(REPO, 'configs', 'pretrain', 'specgene', 'specgene_vit-tiny-p16_1xb16-30e_synthetic.py')
 MASKER_FILES = tuple(
     osp.join(REPO, 'mmspecgene', *parts)
     for parts in (('models', 'gmm_cmss_masking.py'), ('models', 'masking_ops.py'), ('models', 'cmss.py'),
@@ -91,15 +88,8 @@ class IterationEnd(Hook):
         self.counter.iteration = None
 
 
-def test_statistics_only_every_logger_interval(tmp_path, synthetic_root, monkeypatch):
-    cfg = Config.fromfile(PRE_CFG)
-    cfg.work_dir = str(tmp_path)
-    cfg.train_dataloader.update(batch_size=8, num_workers=0, persistent_workers=False)
-    cfg.train_dataloader.dataset.data_root = osp.join(synthetic_root, 'pretrain') + '/'
-    cfg.train_cfg.max_epochs = 1
-    cfg.default_hooks.logger.interval = 4
-    cfg.default_hooks.checkpoint = None
-    runner = Runner.from_cfg(cfg)
+def test_statistics_only_every_logger_interval(tmp_path, one_epoch_runner, monkeypatch):
+    runner = one_epoch_runner('specgene/specgene_vit-tiny-p16_1xb16-30e_synthetic.py', batch_size=8, logger_interval=4)
     num_iters = len(runner.train_dataloader)
     assert num_iters == 8  # 64 synthetic pairs
     masker = runner.model.masker

@@ -9,7 +9,6 @@ import torch
 
 pytest.importorskip('mmpretrain')
 from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -23,20 +22,6 @@ CASES = {
 }
 
 
-def train_two_iterations(path, work_dir, synthetic_root):
-    cfg = Config.fromfile(osp.join(CONFIGS, path))
-    cfg.work_dir = work_dir
-    cfg.train_dataloader.update(batch_size=32, num_workers=0, persistent_workers=False)
-    cfg.train_dataloader.dataset.data_root = osp.join(synthetic_root, 'pretrain') + '/'
-    cfg.train_cfg.max_epochs = 1
-    cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint = None
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    scalars = [json.loads(line) for line in open(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))[0])]
-    return runner.model, scalars
-
-
 # One run by default (the released masker); the ablation configs with --runslow (test_configs builds all of them).
 PARAMS = [
     pytest.param(path, id=osp.basename(path).split('_')[0], marks=() if 'released' in path else pytest.mark.slow)
@@ -45,9 +30,13 @@ PARAMS = [
 
 
 @pytest.mark.parametrize('path', PARAMS)
-def test_config_trains(path, tmp_path, synthetic_root):
+def test_config_trains(path, tmp_path, one_epoch_runner):
     masker, visible_sets = CASES[path]
-    model, scalars = train_two_iterations(path, str(tmp_path), synthetic_root)
+    runner = one_epoch_runner(path, batch_size=32, logger_interval=1)  # two iterations
+    runner.train()
+    model = runner.model
+    scalars_file = glob.glob(osp.join(str(tmp_path), '*', 'vis_data', 'scalars.json'))[0]
+    scalars = [json.loads(line) for line in open(scalars_file)]
     losses = [line for line in scalars if 'loss' in line]
     assert [line['step'] for line in losses] == [1, 2] and all(torch.isfinite(torch.tensor(line['loss']))
                                                                for line in losses)
