@@ -5,16 +5,4 @@
 _base_ = ['./specgene_vit-base-p16_8xb128-amp-coslr-100e_rgbt550k.py']
 model = dict(
     backbone=dict(
-        masker=dict(
-            _delete_=True,
-            type='ReleasedGMMCMSSMasking',
-            num_tokens=196,
-            mask_ratio=0.90,
-            max_mask_ratio=0.95,
-            num_components=3,
-            cmss_variant='released',
-            mixture_assignment='per_image',
-            curriculum_seed=0,
-            first_selector='thermal',
-            tick_every=267.69,
-            on_singular='raise')))
+        masker=dict(type='ReleasedGMMCMSSMasking', cmss_variant='released', tick_every=267.69, on_singular='raise')))

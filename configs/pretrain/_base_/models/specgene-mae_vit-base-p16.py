@@ -22,10 +22,9 @@ model = dict(
             mask_ratio=0.90,
             max_mask_ratio=0.95,
             num_components=3,
-            total_ticks=None,  # None: one tick per epoch of the run
+            # GMMCMSSMasking defaults: total_ticks=None (one tick per epoch of the run), loss_ema=0.98
             cmss_variant='product',
             mixture_assignment='per_image',
-            loss_ema=0.98,
             curriculum_seed=0,
             first_selector='thermal',
             cmss_backend='eager')),  # 'compiled': the same CMSS function through torch.compile
