@@ -563,42 +563,23 @@ class ReleasedGMMCMSSMasking(GMMCMSSMasking):
     ``SpecGeneMAE`` keeps them out of DDP's buffer broadcast. Checkpoints hold rank 0's state.
 
     Args:
+        cmss_variant (str): default ``'released'``.
         tick_every (float): clock period in calls. Release 267.69.
         on_singular (str): at tick 101: ``'raise'`` or ``'freeze'``.
-        cmss_variant (str): default ``'released'``.
-        Others: see :class:`GMMCMSSMasking`.
+        **kwargs: the other arguments of :class:`GMMCMSSMasking` except ``total_ticks``, ``loss_ema``,
+            ``var_floor`` and ``check_sync_every``.
     """
 
     def __init__(self,
-                 num_tokens: int = 196,
-                 mask_ratio: float = 0.90,
-                 max_mask_ratio: float = 0.95,
-                 num_components: int = 3,
                  cmss_variant: str = 'released',
-                 mixture_assignment: str = 'per_image',
-                 keep_gain: float = 10.0,
-                 centre_gain: float = 0.1,
-                 centre_bias_cap: float = 0.1,
-                 curriculum_seed: int = 0,
-                 first_selector: str = 'thermal',
                  tick_every: float = 267.69,
                  on_singular: str = 'raise',
-                 check_invariants: bool = True,
-                 cmss_backend: str = 'eager') -> None:
-        super().__init__(
-            num_tokens=num_tokens,
-            mask_ratio=mask_ratio,
-            max_mask_ratio=max_mask_ratio,
-            num_components=num_components,
-            cmss_variant=cmss_variant,
-            mixture_assignment=mixture_assignment,
-            keep_gain=keep_gain,
-            centre_gain=centre_gain,
-            centre_bias_cap=centre_bias_cap,
-            curriculum_seed=curriculum_seed,
-            first_selector=first_selector,
-            check_invariants=check_invariants,
-            cmss_backend=cmss_backend)
+                 **kwargs) -> None:
+        clean_only = sorted(set(kwargs) & {'total_ticks', 'loss_ema', 'var_floor', 'check_sync_every'})
+        if clean_only:
+            raise TypeError(f'{type(self).__name__} does not take {clean_only}: the released algorithm has no '
+                            'run-length schedule, loss EMA, variance floor or rank-consistency check.')
+        super().__init__(cmss_variant=cmss_variant, **kwargs)
         if tick_every <= 0:
             raise ValueError(f'{type(self).__name__}: tick_every={tick_every} must be > 0.')
         if on_singular not in SINGULAR_ACTIONS:
@@ -672,7 +653,8 @@ class ReleasedGMMCMSSMasking(GMMCMSSMasking):
         return self.state_buffer_names()
 
     def extra_repr(self) -> str:
-        return f'{super().extra_repr()}, tick_every={self.tick_every}, on_singular={self.on_singular}'
+        shared = super().extra_repr().replace(f'total_ticks={self.total_ticks}, ', '')
+        return f'{shared}, tick_every={self.tick_every}, on_singular={self.on_singular}'
 
 
 class OverlappingGMMCMSSMasking(GMMCMSSMasking):
