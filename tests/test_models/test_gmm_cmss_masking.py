@@ -382,7 +382,7 @@ LEGACY_STATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__f
 
 @pytest.mark.parametrize('name, masker_class', [('clean', GMMCMSSMasking), ('faithful', ReleasedGMMCMSSMasking)])
 def test_resume_from_a_state_written_before_the_split(name, masker_class):
-    """States written by ``GMMCMSSMasking(mode='clean'|'faithful')`` of the code before the maskers were split.
+    """States written by ``GMMCMSSMasking(mode='clean'|'faithful')`` before the maskers were split (commit 499fc09).
 
     ``tests/data/masking/legacy_masker_states.pth`` holds, per mode, the masker config, the state dict after 6 of
     16 iterations (2 images of 64 16-d tokens from ``make_tokens``, losses (1.0, 0.6) then (0.3, 1.0) from iteration
