@@ -50,11 +50,14 @@ EXPECTED = dict(
              HOOKS=['RGBTSegVisualizationHook'],
              OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
              TRANSFORMS=['LoadRGBTImagePair', 'RGBTPad', 'PairedPhotoMetricDistortion']),
-    pretrain=dict(MODELS=['SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking',
+    pretrain=dict(MODELS=['SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEPlainDecoder', 'RGBTMAEHead',
+                          'GMMCMSSMasking', 'ReleasedGMMCMSSMasking', 'OverlappingGMMCMSSMasking', 'RandomRGBTMasking',
                           'RGBTSelfSupDataPreprocessor'],
                   DATASETS=['RGBTPairDataset', 'RGBTTarPairDataset'],
+                  HOOKS=['RGBTMaskingHook'],
                   OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
-                  TRANSFORMS=['LoadRGBTImagePair', 'RGBTRandomResizedCrop', 'LoadRGBTRandomResizedCrop']),
+                  TRANSFORMS=['LoadRGBTImagePair', 'RGBTRandomResizedCrop', 'LoadRGBTRandomResizedCrop',
+                              'SelectModality']),
 )
 
 

@@ -1,217 +1,121 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""GMM-CMSS progressive masking (SPEC §5), host-free (torch + ``mmengine.dist`` only).
+"""GMM-CMSS progressive masking (docs/en/method.md, arXiv 2507.16318), host-free (torch + ``mmengine.dist``).
 
-Per-iteration API, called by the pretraining algorithm with plain Python ints from the runner::
+* :class:`GMMCMSSMasking`: the clean algorithm (default): rank-consistent GMM, smoothed loss gap, clamped biases,
+  a schedule from the run length.
+* :class:`ReleasedGMMCMSSMasking`: the released algorithm (ablations, reproduction). It overrides only what
+  differs: the EM step, the clock, the tick rule, the loss gap and the CMSS options.
+* :class:`OverlappingGMMCMSSMasking`: the clean algorithm with independent selections per modality (ablation:
+  a position may be visible in both).
 
-    masker = GMMCMSSMasking(mode='clean')                # default: released ViT-B/16 setting
-    masker.set_schedule(max_epochs)                      # once (or pass ``total_ticks``); E = one tick per epoch
-    for cur_iter in range(max_iters):                    # every training iteration, on every rank:
-        masker.set_progress(cur_iter, max_iters)         # before the forward; ``cur_iter`` is 0-based, global
-        out = masker(rgb_tokens, thermal_tokens)         # (B, L, D) each -> masks / ids (see ``forward``)
-        ...                                              # encoder, decoder, per-modality losses
-        masker.update_losses(loss_rgb.detach(), loss_thermal.detach())   # clean mode: applies due ticks
-        scalars = masker.log_vars()                      # SPEC §5.5 keys, 0-dim tensors, no host sync
+Per-iteration API, plain Python ints from the runner (``RGBTMaskingHook`` calls ``set_progress`` in a runner)::
 
-Nothing in ``forward``/``update_losses``/``log_vars`` synchronises the host with the device, except at a curriculum
-tick (about once per epoch), where the few curriculum scalars are read once on the host to update the centres and
-the (Python int) keep counts. All state lives in persistent buffers (SPEC §5.1): ``state_dict()`` saves it and
-``load_state_dict()`` restores it, including the Python mirrors.
+    masker.set_progress(cur_iter, max_iters, max_epochs)  # before the forward; cur_iter is 0-based and global
+    out = masker(rgb_tokens, thermal_tokens)              # (B, L, D) each -> masks / ids (see ``forward``)
+    masker.update_losses(loss_rgb.detach(), loss_thermal.detach())
+    stats = masker.statistics()                           # 0-dim tensors, for logging every n iterations
+
+Nothing in ``forward``/``update_losses`` synchronises the host with the device, except at a curriculum tick
+(about once per epoch), where a few curriculum scalars are read once to update the centres and the (Python int)
+budgets. All state lives in persistent buffers: checkpoints save it and ``load_state_dict`` restores it, including
+the Python mirrors.
 """
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine import dist
 from torch import Tensor
 
-from .cmss import CMSS_BACKENDS, canonical_cmss_variant, cmss_stats, compute_cmss, single_threaded_on_cpu
+from .cmss import CMSS_BACKENDS, canonical_cmss_variant, cmss_stats, compute_cmss
+from .masking_ops import (KEEP_TOLERANCE, MODALITIES, assert_masks_valid, check_token_pair, greedy_select, interp,
+                          keep_count, masking_outputs, noise_generator, visible_overlap)
 
-MASKING_MODES = ('clean', 'faithful', 'random')
 MIXTURE_ASSIGNMENTS = ('per_image', 'per_token')
 SELECTORS = ('thermal', 'rgb')
 SINGULAR_ACTIONS = ('raise', 'freeze')
-
-# Released curriculum constants (faithful mode only, SPEC §5.2 item 8).
-FAITHFUL_EASY_END = 50
-FAITHFUL_HARD_END = 101
-# Dummy sampling component (SPEC §5.2 item 3).
+# Released curriculum constants: easy phase before tick 50, the hard-phase denominator 101 - tick.
+RELEASED_EASY_END = 50
+RELEASED_HARD_END = 101
+# Dummy sampling component below every real one.
 DUMMY_MEAN = 0.0
 DUMMY_VAR = 0.01
-# A component whose responsibility mass is below this fraction of the data keeps its parameters (SPEC §5.3 item 4).
+# A component whose responsibility mass is below this fraction of the data keeps its parameters (clean EM).
 MIN_COMPONENT_MASS = 1e-8
-KEEP_TOLERANCE = 1e-6
-
-_MASK64 = (1 << 64) - 1
 
 
-def _splitmix64(value: int) -> int:
-    value = (value + 0x9E3779B97F4A7C15) & _MASK64
-    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return value ^ (value >> 31)
+class TickRule(NamedTuple):
+    """The bias update and phase bounds of one curriculum tick."""
+    keep_bias: float
+    centre_bias: float
+    half: int  # first tick of the hard phase
+    end: int  # last tick of the hard phase
+    hard_count: int  # the hard phase moves the centre sum towards hard_count * top mean
+    clamp_centres: bool
 
 
-def mix_seed(*values: int) -> int:
-    """Deterministic 63-bit seed from a tuple of ints (e.g. ``(seed, rank, iteration)``)."""
-    state = 0x5EED
-    for value in values:
-        state = _splitmix64(state ^ (int(value) & _MASK64))
-    return state >> 1
+def move_centres(centres: List[float], means: List[float], tick: int, rule: TickRule) -> List[float]:
+    """One curriculum step of the active sampling centres (sorted GMM ``means``; returns a new list).
 
-
-def keep_count(num_tokens: int, mask_ratio: float) -> int:
-    """Kept tokens for a mask ratio, floored with a 1e-6 tolerance (196 × 0.25 → 49, 196 × 0.1 → 19)."""
-    return int(math.floor(num_tokens * (1.0 - mask_ratio) + KEEP_TOLERANCE))
-
-
-def greedy_select(cmss: Tensor, noise_first: Tensor, noise_second: Tensor) -> Tuple[Tensor, Tensor]:
-    """Vectorised greedy nearest-CMSS selection with cross-modal exclusion (SPEC §5.2 item 5, §5.3 item 9).
-
-    For slot ``l`` the first selector keeps, in every image at once, the still-unused position whose CMSS is
-    nearest to ``noise_first[:, l]`` (lowest index on ties); then the second selector does the same with
-    ``noise_second`` on the positions the first one left. One batched min over (B, L) per slot, k_first + k_second
-    slots (38 with the released setting, at most 28 per modality).
-
-    Args:
-        cmss (Tensor): (B, L) CMSS map.
-        noise_first (Tensor): (B, k_first) sampler draws of the first selector.
-        noise_second (Tensor): (B, k_second) sampler draws of the second selector.
-
-    Returns:
-        tuple[Tensor, Tensor]: kept indices (B, k_first) and (B, k_second), long, in selection order.
+    Easy phase (``tick < rule.half``): add centres on the lowest means and move the last one so that the centres
+    reach the means by the end of the phase. Hard phase: move every centre onto the highest-mean component.
     """
-    batch_size, num_tokens = cmss.shape
-    if noise_first.shape[1] + noise_second.shape[1] > num_tokens:
-        raise ValueError(f'greedy_select: {noise_first.shape[1]} + {noise_second.shape[1]} kept tokens exceed '
-                         f'L = {num_tokens}.')
-    num_first = noise_first.shape[1]
-    noise = torch.cat([noise_first, noise_second], dim=1).float()
-    num_slots = noise.shape[1]
-    # (k_first + k_second, B, L) distances, one contiguous slice per slot, computed at once. Used positions (of
-    # either modality: the cross-modal exclusion) carry +inf in a (B, L) penalty that is added before each min.
-    distances = (noise.t().contiguous().unsqueeze(-1) - cmss.float().unsqueeze(0)).abs_()
-    penalty = torch.zeros((batch_size, num_tokens), dtype=distances.dtype, device=cmss.device)
-    current = torch.empty_like(penalty)
-    values = torch.empty((batch_size, 1), dtype=distances.dtype, device=cmss.device)
-    ids = torch.empty((num_slots, batch_size, 1), dtype=torch.long, device=cmss.device)
-    for slot in range(num_slots):  # preallocated outputs: these ops are small, allocations count
-        torch.add(distances[slot], penalty, out=current)
-        # min(dim) returns the first minimal index (lowest position on ties), like argmin, and is faster on CPU.
-        torch.min(current, dim=1, keepdim=True, out=(values, ids[slot]))
-        penalty.scatter_(1, ids[slot], float('inf'))
-    ids = ids.view(num_slots, batch_size).t()
-    return ids[:, :num_first].contiguous(), ids[:, num_first:].contiguous()
-
-
-def interp(x: Tensor, xp: Tensor, fp: Tensor) -> Tensor:
-    """``numpy.interp`` in torch (linear, clamped outside ``[xp[0], xp[-1]]``), no host sync.
-
-    Args:
-        x (Tensor): (M,) query points.
-        xp (Tensor): (P,) ascending knots, P >= 2.
-        fp (Tensor): (P,) values at the knots.
-
-    Returns:
-        Tensor: (M,) interpolated values.
-    """
-    num_knots = xp.numel()
-    clamped = torch.minimum(torch.maximum(x, xp[0]), xp[-1])
-    upper = torch.searchsorted(xp.contiguous(), clamped.contiguous(), right=True).clamp(1, num_knots - 1)
-    x0, x1 = xp[upper - 1], xp[upper]
-    y0, y1 = fp[upper - 1], fp[upper]
-    span = x1 - x0
-    weight = torch.where(span > 0, (clamped - x0) / torch.where(span > 0, span, torch.ones_like(span)),
-                         torch.ones_like(span))
-    return y0 + weight * (y1 - y0)
-
-
-def build_mask_outputs(ids_keep: Tensor, num_tokens: int) -> Tuple[Tensor, Tensor, Tensor]:
-    """Mask, ids_shuffle and ids_restore from kept indices (SPEC §5.2 item 6).
-
-    Args:
-        ids_keep (Tensor): (B, k) kept indices in selection order.
-        num_tokens (int): L.
-
-    Returns:
-        tuple[Tensor, Tensor, Tensor]: mask (B, L) float (1 = removed), ids_shuffle (B, L) long (kept indices,
-        then the removed ones ascending), ids_restore (B, L) long (inverse permutation).
-    """
-    batch_size, num_keep = ids_keep.shape
-    device = ids_keep.device
-    mask = torch.ones(batch_size, num_tokens, device=device)
-    mask.scatter_(1, ids_keep, 0.0)
-    removed = mask.bool()
-    # A removed position goes to slot k + (removed positions before it); kept positions go to a spare last column
-    # that is dropped (no sort needed).
-    slots = torch.where(removed, torch.cumsum(removed, dim=1) + (num_keep - 1), num_tokens)
-    positions = torch.arange(num_tokens, device=device).expand(batch_size, num_tokens)
-    ids_shuffle = torch.empty((batch_size, num_tokens + 1), dtype=torch.long, device=device)
-    ids_shuffle[:, :num_keep] = ids_keep
-    ids_shuffle.scatter_(1, slots, positions)
-    ids_shuffle = ids_shuffle[:, :num_tokens].contiguous()
-    ids_restore = torch.empty_like(ids_shuffle).scatter_(1, ids_shuffle, positions)
-    return mask, ids_shuffle, ids_restore
+    centres = list(centres)
+    top = means[-1]
+    if tick < rule.half:
+        last = len(centres) - 1
+        if centres[last] > means[last] and len(centres) < len(means):
+            centres[last] = means[last]
+            centres.append(0.0)
+        centres[-1] += (sum(means) - sum(centres)) / max(rule.half - tick, 1)
+    else:
+        centres[-1] = top
+        below = [index for index, centre in enumerate(centres) if centre < top]
+        index = below[-1] if below else 0
+        centres[index] += (rule.hard_count * top - sum(centres)) / max(rule.end + 1 - tick, 1)
+    if rule.clamp_centres:
+        centres = [min(max(centre, 0.0), 1.0) for centre in centres]
+    return centres
 
 
 class GMMCMSSMasking(nn.Module):
-    """GMM-CMSS progressive masking of paired RGB/thermal tokens (SPEC §5).
+    """GMM-CMSS progressive masking of paired RGB/thermal tokens, clean algorithm.
 
     One call masks both modalities: each keeps a budget of tokens chosen greedily so that their CMSS follows a
-    sampler built from a 1-D GMM fitted (one warm-started EM step per call) to the CMSS map; a per-epoch curriculum
-    moves the sampling centres from dense to sparse tokens and shifts tokens between modalities by their loss gap.
+    sampler built from a 1-D GMM fitted (one warm-started EM step per call) to the CMSS map; a curriculum moves the
+    sampling centres from dense to sparse tokens and shifts tokens between modalities by their loss gap.
 
-    Modes:
-        * ``'clean'`` (default): SPEC §5.3 — rank-consistent GMM (all-reduced float64 sufficient statistics),
-          all-reduced CMSS max, smoothed all-reduced loss gap, clamped biases, schedule from the run length,
-          frozen after E ticks.
-        * ``'faithful'``: SPEC §5.4 — released behaviour (per-rank GMM and local max, last-batch loss gap,
-          overshooting biases, counter tick every ``ceil(tick_every)`` calls, 50/101 constants); NaN/inf and
-          invalid budgets raise; the singular tick 101 raises or freezes (``on_singular``).
-        * ``'random'``: plain MAE random masking, independent per modality, ``keep_count(L, mask_ratio)`` each.
-
-    Call API (plain Python ints from the runner, no tensors):
-        * ``set_schedule(total_ticks)``: E (ticks over the run), once; default E = the run's max_epochs.
-        * ``set_progress(cur_iter, max_iters, max_epochs=None)``: every iteration before ``forward``;
-          ``cur_iter`` is the 0-based global iteration, ``max_iters`` the run's total iterations. It also seeds the
-          noise (``mix_seed(curriculum_seed, rank, cur_iter)``) so a resumed run reproduces the masks.
-        * ``forward(rgb_tokens, thermal_tokens)``: see below.
-        * ``update_losses(loss_rgb, loss_thermal)``: every iteration after the losses (detached 0-dim tensors);
-          in clean mode it applies the ticks due at the end of ``cur_iter``: ``floor(E (cur_iter + 1) / max_iters)``.
-        * ``log_vars()``: SPEC §5.5 scalars. Keys containing ``loss`` must not go through mmengine's
-          ``parse_losses`` (it sums every key containing 'loss'): merge them into the log dict afterwards.
+    Clean behaviour: paper CMSS with an all-reduced max; log-domain EM on all-reduced float64 sufficient statistics
+    (every rank holds the same GMM); loss gap from an all-reduced EMA; biases clamped to +-``max_keep_bias`` tokens
+    and +-``centre_bias_cap``; tick ``floor(E (t + 1) / T)`` after iteration t of T, E ticks over the run (easy
+    phase for tick < E // 2, hard until E, frozen afterwards); centres clamped to [0, 1].
 
     Args:
         num_tokens (int): L. Default 196 (224 / 16 squared).
-        mask_ratio (float): base mask ratio r; base keep k0 = floor(L (1 - r) + 1e-6). Default 0.90 → 19.
-        max_mask_ratio (float): cap of the keep-bias: b_max = min(floor(L (r_max - r) + 1e-6), k0 - 1) = 9.
+        mask_ratio (float): base mask ratio r; base keep k0 = floor(L (1 - r) + 1e-6). Default 0.90 -> 19.
+        max_mask_ratio (float): cap of the keep-bias: min(floor(L (r_max - r) + 1e-6), k0 - 1) = 9.
         num_components (int): GMM components K (also the number of centres). Default 3.
         total_ticks (int, optional): E; None = set later by ``set_schedule`` / ``set_progress(max_epochs=...)``.
-            Ignored in faithful mode (50/101 constants).
-        mode (str): ``'clean'`` | ``'faithful'`` | ``'random'``.
-        cmss_variant (str, optional): ``'paper'``/``'released'`` (aliases ``'product'``/``'thermal_squared'``);
-            None = ``'paper'`` in clean/random mode, ``'released'`` in faithful mode.
+        cmss_variant (str): ``'paper'``/``'product'`` or ``'released'``/``'thermal_squared'``.
         mixture_assignment (str): ``'per_image'`` (released: unshuffled draws, one centre per image) or
             ``'per_token'`` (shuffled draws).
-        loss_ema (float): β of the loss EMA (clean mode).
+        loss_ema (float): beta of the loss EMA.
         keep_gain (float): tokens of keep-bias per unit loss gap. Default 10.
         centre_gain (float): centre-bias per unit loss gap. Default 0.1.
         centre_bias_cap (float): |centre_bias| cap. Default 0.1.
-        var_floor (float): floor of GMM variances and of the CMSS token variances (clean mode).
-        curriculum_seed (int): seed of the GMM init (shared by all ranks in clean mode, + rank in faithful mode)
-            and of the noise stream.
+        var_floor (float): floor of the GMM variances and of the CMSS token variances.
+        curriculum_seed (int): seed of the GMM init and of the noise stream (mixed with rank and iteration).
         first_selector (str): ``'thermal'`` (released) or ``'rgb'``: selects first, gets +centre_bias, loses tokens
             when the other modality's loss is higher.
-        tick_every (float): faithful clock period in calls (tick when the counter exceeds it). Release 267.69.
-        on_singular (str): faithful mode at tick 101: ``'raise'`` or ``'freeze'``.
-        check_sync_every (int): debug, clean mode: every n calls assert identical state buffers on all ranks
-            (host sync). 0 = off.
-        check_invariants (bool): per-call device-side asserts (no host sync) that kept counts match the budgets
-            and the visible sets are disjoint (so each ids_shuffle is a permutation). On CUDA a violation surfaces
-            as a device-side assert at a later launch.
-        cmss_backend (str): ``'auto'`` | ``'eager'`` | ``'compiled'``, see :func:`compute_cmss` (``'auto'``: one
-            fused ``torch.compile`` pass over the tokens on the CPU for large batches, eager torch ops otherwise).
+        check_sync_every (int): debug: every n calls assert identical state buffers on all ranks (host sync).
+            0 = off.
+        check_invariants (bool): per-call device-side asserts (no host sync): kept counts match the budgets and
+            the visible sets are disjoint.
+        cmss_backend (str): ``'eager'`` or ``'compiled'`` (see :func:`compute_cmss`).
     """
+
+    disjoint_visible_sets = True  # no position visible in both modalities (checked with check_invariants)
 
     def __init__(self,
                  num_tokens: int = 196,
@@ -219,8 +123,7 @@ class GMMCMSSMasking(nn.Module):
                  max_mask_ratio: float = 0.95,
                  num_components: int = 3,
                  total_ticks: Optional[int] = None,
-                 mode: str = 'clean',
-                 cmss_variant: Optional[str] = None,
+                 cmss_variant: str = 'paper',
                  mixture_assignment: str = 'per_image',
                  loss_ema: float = 0.98,
                  keep_gain: float = 10.0,
@@ -229,45 +132,35 @@ class GMMCMSSMasking(nn.Module):
                  var_floor: float = 1e-6,
                  curriculum_seed: int = 0,
                  first_selector: str = 'thermal',
-                 tick_every: float = 267.69,
-                 on_singular: str = 'raise',
                  check_sync_every: int = 0,
                  check_invariants: bool = True,
-                 cmss_backend: str = 'auto') -> None:
+                 cmss_backend: str = 'eager') -> None:
         super().__init__()
-        if mode not in MASKING_MODES:
-            raise ValueError(f'GMMCMSSMasking: mode={mode!r}; expected one of {MASKING_MODES}.')
-        if mixture_assignment not in MIXTURE_ASSIGNMENTS:
-            raise ValueError(f'GMMCMSSMasking: mixture_assignment={mixture_assignment!r}; expected one of '
-                             f'{MIXTURE_ASSIGNMENTS}.')
-        if first_selector not in SELECTORS:
-            raise ValueError(f'GMMCMSSMasking: first_selector={first_selector!r}; expected one of {SELECTORS}.')
-        if cmss_backend not in CMSS_BACKENDS:
-            raise ValueError(f'GMMCMSSMasking: cmss_backend={cmss_backend!r}; expected one of {CMSS_BACKENDS}.')
-        if on_singular not in SINGULAR_ACTIONS:
-            raise ValueError(f'GMMCMSSMasking: on_singular={on_singular!r}; expected one of {SINGULAR_ACTIONS}.')
+        name = type(self).__name__
+        choices = dict(mixture_assignment=(mixture_assignment, MIXTURE_ASSIGNMENTS),
+                       first_selector=(first_selector, SELECTORS), cmss_backend=(cmss_backend, CMSS_BACKENDS))
+        for key, (value, allowed) in choices.items():
+            if value not in allowed:
+                raise ValueError(f'{name}: {key}={value!r}; expected one of {allowed}.')
         if not 0.0 < mask_ratio < 1.0:
-            raise ValueError(f'GMMCMSSMasking: mask_ratio={mask_ratio} must lie in (0, 1).')
+            raise ValueError(f'{name}: mask_ratio={mask_ratio} must lie in (0, 1).')
         if not mask_ratio <= max_mask_ratio < 1.0:
-            raise ValueError(f'GMMCMSSMasking: max_mask_ratio={max_mask_ratio} must lie in [mask_ratio, 1).')
+            raise ValueError(f'{name}: max_mask_ratio={max_mask_ratio} must lie in [mask_ratio, 1).')
         if num_components < 1:
-            raise ValueError(f'GMMCMSSMasking: num_components={num_components} must be >= 1.')
+            raise ValueError(f'{name}: num_components={num_components} must be >= 1.')
         if not 0.0 <= loss_ema < 1.0:
-            raise ValueError(f'GMMCMSSMasking: loss_ema={loss_ema} must lie in [0, 1).')
-        if tick_every <= 0:
-            raise ValueError(f'GMMCMSSMasking: tick_every={tick_every} must be > 0.')
+            raise ValueError(f'{name}: loss_ema={loss_ema} must lie in [0, 1).')
         if var_floor <= 0:
-            raise ValueError(f'GMMCMSSMasking: var_floor={var_floor} must be > 0.')
+            raise ValueError(f'{name}: var_floor={var_floor} must be > 0.')
         if total_ticks is not None and int(total_ticks) < 0:
-            raise ValueError(f'GMMCMSSMasking: total_ticks={total_ticks} must be >= 0.')
+            raise ValueError(f'{name}: total_ticks={total_ticks} must be >= 0.')
 
         self.num_tokens = int(num_tokens)
         self.mask_ratio = float(mask_ratio)
         self.max_mask_ratio = float(max_mask_ratio)
         self.num_components = int(num_components)
-        self.mode = mode
-        self.cmss_variant = canonical_cmss_variant(
-            cmss_variant if cmss_variant is not None else ('released' if mode == 'faithful' else 'paper'))
+        self.total_ticks = None if total_ticks is None else int(total_ticks)
+        self.cmss_variant = canonical_cmss_variant(cmss_variant)
         self.mixture_assignment = mixture_assignment
         self.loss_ema = float(loss_ema)
         self.keep_gain = float(keep_gain)
@@ -277,26 +170,21 @@ class GMMCMSSMasking(nn.Module):
         self.curriculum_seed = int(curriculum_seed)
         self.first_selector = first_selector
         self.second_selector = 'rgb' if first_selector == 'thermal' else 'thermal'
-        self.tick_every = float(tick_every)
-        self.on_singular = on_singular
         self.check_sync_every = int(check_sync_every)
         self.check_invariants = bool(check_invariants)
         self.cmss_backend = cmss_backend
-        self.total_ticks = None if total_ticks is None else int(total_ticks)
 
         self.base_keep = keep_count(self.num_tokens, self.mask_ratio)
         if self.base_keep < 1:
-            raise ValueError(f'GMMCMSSMasking: mask_ratio={mask_ratio} keeps no token of L={num_tokens}.')
-        bias_room = int(math.floor(self.num_tokens * (self.max_mask_ratio - self.mask_ratio) + KEEP_TOLERANCE))
-        # Clean: the clamp guarantees 1 <= k and k_first + k_second = 2 k0 <= L. Faithful: the released cap.
-        self.max_keep_bias = min(bias_room, self.base_keep - 1) if mode != 'faithful' else bias_room
+            raise ValueError(f'{name}: mask_ratio={mask_ratio} keeps no token of L={num_tokens}.')
         if 2 * self.base_keep > self.num_tokens:
-            raise ValueError(f'GMMCMSSMasking: two modalities keeping {self.base_keep} tokens each cannot be '
-                             f'disjoint in L={self.num_tokens} (mask_ratio={mask_ratio} must be >= 0.5).')
+            raise ValueError(f'{name}: two modalities keeping {self.base_keep} tokens each cannot be disjoint in '
+                             f'L={self.num_tokens} (mask_ratio={mask_ratio} must be >= 0.5).')
+        self.bias_room = int(math.floor(self.num_tokens * (self.max_mask_ratio - self.mask_ratio) + KEEP_TOLERANCE))
+        # The clamp guarantees 1 <= k and k_first + k_second = 2 k0 <= L.
+        self.max_keep_bias = min(self.bias_room, self.base_keep - 1)
 
-        rank = dist.get_rank()
-        init_seed = self.curriculum_seed + (rank if mode == 'faithful' else 0)
-        generator = torch.Generator().manual_seed(init_seed)
+        generator = torch.Generator().manual_seed(self._gmm_init_seed())
         num = self.num_components
         f64 = torch.float64
         self.register_buffer('gmm_mean', torch.rand(num, generator=generator, dtype=f64))
@@ -307,8 +195,7 @@ class GMMCMSSMasking(nn.Module):
         self.register_buffer('keep_bias', torch.zeros((), dtype=f64))
         self.register_buffer('centre_bias', torch.zeros((), dtype=f64))
         self.register_buffer('tick', torch.zeros((), dtype=torch.long))
-        # clean/random: iterations completed (cur_iter + 1 of the last update_losses); faithful: the released
-        # call counter within the current tick.
+        # The clock's counter: iterations completed here; the released call counter in ReleasedGMMCMSSMasking.
         self.register_buffer('last_iter', torch.zeros((), dtype=torch.long))
         self.register_buffer('num_calls', torch.zeros((), dtype=torch.long))
         self.register_buffer('loss_ema_rgb', torch.zeros((), dtype=f64))
@@ -324,36 +211,114 @@ class GMMCMSSMasking(nn.Module):
         self._cur_iter: Optional[int] = None
         self._max_iters: Optional[int] = None
         self._last_cmss: Optional[Tuple[Tensor, Dict[str, Tensor]]] = None
-        self._last_overlap: Optional[Tensor] = None
-        self._last_losses: Optional[Tensor] = None
+        self._last_outputs: Optional[Dict[str, Tensor]] = None
+
+    # ------------------------------------------------------------------ what the other maskers override
+    def _select(self, cmss: Tensor, noise_first: Tensor, noise_second: Tensor) -> Tuple[Tensor, Tensor]:
+        """Kept ids of the first and second selector: greedy, the second one on the positions the first left."""
+        return greedy_select(cmss, noise_first, noise_second)
+
+    def _gmm_init_seed(self) -> int:
+        """Seed of the GMM init: shared by all ranks."""
+        return self.curriculum_seed
+
+    def _cmss_options(self) -> dict:
+        """Numerics of :func:`compute_cmss`: floors, all-reduced max, non-finite values replaced."""
+        return dict(var_floor=self.var_floor, max_floor=1e-12, reduce_max=True, nonfinite='replace')
+
+    def _em_step(self, cmss: Tensor) -> None:
+        """One warm-started log-domain EM step on all-reduced float64 sufficient statistics."""
+        values = cmss.reshape(-1).double()
+        mean, var, weight = self.gmm_mean, self.gmm_var, self.gmm_weight
+        # (K, n) layout: every op runs along the long axis.
+        log_prob = ((torch.log(weight.clamp_min(1e-300)) - 0.5 * (math.log(2 * math.pi) + torch.log(var))).unsqueeze(1)
+                    - 0.5 * (values.unsqueeze(0) - mean.unsqueeze(1)).square() / var.unsqueeze(1))
+        resp = torch.softmax(log_prob, dim=0)  # (K, n) responsibilities
+        moments = torch.stack([torch.ones_like(values), values, values.square()], dim=1)  # (n, 3)
+        count = torch.full((1, ), float(values.numel()), dtype=torch.float64, device=values.device)
+        stats = torch.cat([(resp @ moments).t().reshape(-1), count])  # [S0 | S1 | S2 | N]
+        dist.all_reduce(stats, op='sum')
+        num = self.num_components
+        s0, s1, s2, total = stats[:num], stats[num:2 * num], stats[2 * num:3 * num], stats[3 * num]
+        valid = s0 >= MIN_COMPONENT_MASS * total
+        safe_s0 = torch.where(valid, s0, torch.ones_like(s0))
+        new_mean = s1 / safe_s0
+        new_var = (s2 / safe_s0 - new_mean.square()).clamp_min(self.var_floor)
+        new_weight = torch.where(valid, s0 / total, weight)
+        self.gmm_mean.copy_(torch.where(valid, new_mean, mean))
+        self.gmm_var.copy_(torch.where(valid, new_var, var))
+        self.gmm_weight.copy_(new_weight / new_weight.sum().clamp_min(1e-300))
+
+    def _smooth_losses(self, losses: Tensor) -> Tensor:
+        """(2,) float64 [rgb, thermal] losses of this rank -> the loss state: all-reduced mean, then the EMA."""
+        dist.all_reduce(losses, op='mean')
+        previous = torch.stack([self.loss_ema_rgb, self.loss_ema_thermal])
+        smoothed = self.loss_ema * previous + (1.0 - self.loss_ema) * losses
+        smoothed = torch.where(self.ema_initialised, smoothed, losses)
+        self.ema_initialised.logical_or_(torch.isfinite(losses).all())
+        return torch.where(torch.isfinite(losses), smoothed, previous)  # non-finite losses are skipped
+
+    def _clock_on_progress(self) -> None:
+        """Apply the ticks due by the end of the previous iteration (``update_losses`` normally did)."""
+        if self._cur_iter > 0:
+            self._advance_clock(self._tick_target(self._cur_iter - 1))
+
+    def _clock_on_call(self) -> None:
+        """After each forward: nothing (this clock follows the runner's iterations)."""
+
+    def _clock_on_losses(self) -> None:
+        """After the losses of iteration t: count it and apply the ticks due, ``floor(E (t + 1) / T)``."""
+        if self._cur_iter is None:
+            raise RuntimeError(f'{type(self).__name__}: call set_progress(cur_iter, max_iters) every iteration '
+                               'before forward/update_losses (in a runner: '
+                               "custom_hooks=[dict(type='RGBTMaskingHook')]).")
+        self._last_iter = self._cur_iter + 1
+        self.last_iter.fill_(self._last_iter)
+        self._advance_clock(self._tick_target(self._cur_iter))
+
+    def _tick_rule(self, tick: int, gap: float, keep_bias: float, centre_bias: float) -> Optional[TickRule]:
+        """Clamped biases, phases from E; None (frozen) after the last tick E."""
+        end = self.total_ticks
+        if tick > end:
+            return None
+        return TickRule(
+            keep_bias=min(max(keep_bias + self.keep_gain * gap, -self.max_keep_bias), self.max_keep_bias),
+            centre_bias=min(max(centre_bias + self.centre_gain * gap, -self.centre_bias_cap), self.centre_bias_cap),
+            half=end // 2,
+            end=end,
+            hard_count=self._num_centres,
+            clamp_centres=True)
+
+    def rank_local_buffer_names(self) -> List[str]:
+        """Buffers that differ between ranks by design (none here: every rank holds the same state)."""
+        return []
 
     # ------------------------------------------------------------------ schedule API
     def set_schedule(self, total_ticks: int) -> None:
         """Set E, the number of curriculum ticks over the run (normally the run's max_epochs)."""
         if int(total_ticks) < 0:
-            raise ValueError(f'GMMCMSSMasking.set_schedule: total_ticks={total_ticks} must be >= 0.')
+            raise ValueError(f'{type(self).__name__}.set_schedule: total_ticks={total_ticks} must be >= 0.')
         self.total_ticks = int(total_ticks)
 
     def set_progress(self, cur_iter: int, max_iters: int, max_epochs: Optional[int] = None) -> None:
-        """Record the runner's 0-based global iteration and the run length (Python ints).
+        """Record the runner's 0-based global iteration and the run length (Python ints), before the forward.
 
-        Clean mode also applies any tick that was due by the end of iteration ``cur_iter - 1`` and not applied yet
-        (``update_losses`` normally applies them). ``max_epochs`` sets E when ``total_ticks`` is still unset.
+        ``max_epochs`` sets E when ``total_ticks`` is still unset. The noise of the next call is seeded from
+        ``(curriculum_seed, rank, cur_iter)``, so a resumed run reproduces the masks.
         """
         cur_iter, max_iters = int(cur_iter), int(max_iters)
         if cur_iter < 0 or max_iters < 1:
-            raise ValueError(f'GMMCMSSMasking.set_progress: cur_iter={cur_iter} must be >= 0 and '
+            raise ValueError(f'{type(self).__name__}.set_progress: cur_iter={cur_iter} must be >= 0 and '
                              f'max_iters={max_iters} >= 1.')
         if max_epochs is not None and self.total_ticks is None:
             self.set_schedule(max_epochs)
         self._cur_iter = cur_iter
         self._max_iters = max_iters
-        if self.mode == 'clean' and cur_iter > 0:
-            self._advance_clock(self._tick_target(cur_iter - 1))
+        self._clock_on_progress()
 
     def _tick_target(self, iteration: int) -> int:
         if self.total_ticks is None:
-            raise RuntimeError('GMMCMSSMasking: total_ticks (E) is unknown; pass total_ticks=..., call '
+            raise RuntimeError(f'{type(self).__name__}: total_ticks (E) is unknown; pass total_ticks=..., call '
                                'set_schedule(max_epochs) or set_progress(..., max_epochs=...).')
         return (self.total_ticks * (iteration + 1)) // self._max_iters
 
@@ -371,149 +336,55 @@ class GMMCMSSMasking(nn.Module):
             ``rgb_ids_shuffle``/``thermal_ids_shuffle`` and ``rgb_ids_restore``/``thermal_ids_restore`` (B, L)
             long; ``cmss`` (B, L) float32 (detached).
         """
-        if rgb_tokens.dim() != 3 or rgb_tokens.shape != thermal_tokens.shape:
-            raise ValueError('GMMCMSSMasking expects RGB and thermal tokens of the same shape (B, L, D); got '
-                             f'{tuple(rgb_tokens.shape)} and {tuple(thermal_tokens.shape)}.')
-        if rgb_tokens.shape[1] != self.num_tokens:
-            raise ValueError(f'GMMCMSSMasking: got L={rgb_tokens.shape[1]} tokens, configured for '
-                             f'num_tokens={self.num_tokens}.')
+        check_token_pair(rgb_tokens, thermal_tokens, self.num_tokens, type(self).__name__)
         with torch.no_grad(), torch.autocast(device_type=rgb_tokens.device.type, enabled=False):
             cmss, raw_stats = self.compute_cmss(rgb_tokens, thermal_tokens)
         return self.mask_from_cmss(cmss, raw_stats)
 
     def compute_cmss(self, rgb_tokens: Tensor, thermal_tokens: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """CMSS (B, L) with this mode's numerics, plus ``dict(raw_max=, nonfinite=)`` for logging."""
+        """CMSS (B, L) with this masker's numerics, plus ``dict(raw_max=, nonfinite=)`` for the statistics."""
         return compute_cmss(
             rgb_tokens,
             thermal_tokens,
             variant=self.cmss_variant,
-            var_floor=None if self.mode == 'faithful' else self.var_floor,
-            max_floor=None if self.mode == 'faithful' else 1e-12,
-            reduce_max=self.mode != 'faithful',
-            nonfinite='raise' if self.mode == 'faithful' else 'replace',
             return_stats=True,
-            backend=self.cmss_backend)
+            backend=self.cmss_backend,
+            **self._cmss_options())
 
     def mask_from_cmss(self, cmss: Tensor, cmss_raw_stats: Optional[Dict[str, Tensor]] = None) -> Dict[str, Tensor]:
         """The masking step of ``forward`` from a precomputed (B, L) CMSS map (same outputs, same state update).
 
-        ``cmss_raw_stats`` (``raw_max``, ``nonfinite`` from :func:`compute_cmss`) only feeds the logs.
+        ``cmss_raw_stats`` (``raw_max``, ``nonfinite`` from :func:`compute_cmss`) only feeds the statistics.
         """
         if cmss.dim() != 2 or cmss.shape[1] != self.num_tokens:
-            raise ValueError(f'GMMCMSSMasking: expected a CMSS map of shape (B, {self.num_tokens}); got '
+            raise ValueError(f'{type(self).__name__}: expected a CMSS map of shape (B, {self.num_tokens}); got '
                              f'{tuple(cmss.shape)}.')
-        if (self.mode == 'clean' and self.check_sync_every > 0
-                and self._num_calls % self.check_sync_every == 0):
+        if self.check_sync_every > 0 and self._num_calls % self.check_sync_every == 0:
             self.assert_rank_consistent()
-        device = cmss.device
         iteration = self._cur_iter if self._cur_iter is not None else self._num_calls
-        generator = torch.Generator(device=device)
-        generator.manual_seed(mix_seed(self.curriculum_seed, dist.get_rank(), iteration))
+        generator = noise_generator(self.curriculum_seed, iteration, cmss.device)
         cmss = cmss.detach().float()
-
-        # Many small ops: one intra-op thread on CPU (see single_threaded_on_cpu).
-        with torch.no_grad(), torch.autocast(device_type=device.type, enabled=False), \
-                single_threaded_on_cpu(device):
-            if self.mode == 'random':
-                ids_keep = self._random_keep(cmss.shape[0], generator, device)
-            else:
-                if self.mode == 'clean':
-                    self._em_step_clean(cmss)
-                else:
-                    self._em_step_faithful(cmss)
-                noise_first = self._draw_noise(cmss.shape[0], self._keep[self.first_selector], +1.0, generator)
-                noise_second = self._draw_noise(cmss.shape[0], self._keep[self.second_selector], -1.0,
-                                                generator)
-                ids_first, ids_second = greedy_select(cmss, noise_first, noise_second)
-                ids_keep = {self.first_selector: ids_first, self.second_selector: ids_second}
-
-            outputs = dict(cmss=cmss)
-            for modality in ('rgb', 'thermal'):
-                mask, ids_shuffle, ids_restore = build_mask_outputs(ids_keep[modality], self.num_tokens)
-                outputs[f'{modality}_mask'] = mask
-                outputs[f'{modality}_ids_keep'] = ids_keep[modality]
-                outputs[f'{modality}_ids_shuffle'] = ids_shuffle
-                outputs[f'{modality}_ids_restore'] = ids_restore
-            overlap = ((1 - outputs['rgb_mask']) * (1 - outputs['thermal_mask'])).sum(dim=1)
+        with torch.no_grad(), torch.autocast(device_type=cmss.device.type, enabled=False):
+            self._em_step(cmss)
+            batch_size = cmss.shape[0]
+            noise_first = self._draw_noise(batch_size, self._keep[self.first_selector], +1.0, generator)
+            noise_second = self._draw_noise(batch_size, self._keep[self.second_selector], -1.0, generator)
+            ids_first, ids_second = self._select(cmss, noise_first, noise_second)
+            outputs = masking_outputs({self.first_selector: ids_first, self.second_selector: ids_second},
+                                      self.num_tokens)
             if self.check_invariants:
-                self._assert_invariants(outputs, overlap)
-            # CMSS statistics are computed lazily by log_vars() (a sort of B x L values).
-            self._last_cmss = (cmss, dict(cmss_raw_stats or {}))
-            self._last_overlap = overlap.float().mean()
-
+                assert_masks_valid(outputs, disjoint=self.disjoint_visible_sets, owner=type(self).__name__)
+        outputs['cmss'] = cmss
+        # Statistics are computed from these only when asked (every logging interval).
+        self._last_cmss = (cmss, dict(cmss_raw_stats or {}))
+        self._last_outputs = outputs
         self._num_calls += 1
         self.num_calls.add_(1)
-        if self.mode == 'faithful':
-            self._faithful_clock()
+        self._clock_on_call()
         return outputs
 
-    def _random_keep(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Dict[str, Tensor]:
-        noise = torch.rand(2, batch_size, self.num_tokens, generator=generator, device=device)
-        ids_shuffle = torch.argsort(noise, dim=-1)
-        return dict(rgb=ids_shuffle[0, :, :self.base_keep], thermal=ids_shuffle[1, :, :self.base_keep])
-
-    def _assert_invariants(self, outputs: Dict[str, Tensor], overlap: Tensor) -> None:
-        """Device-side checks (no host sync): kept counts match budgets; clean/faithful: disjoint visible sets.
-
-        Unique kept indices (exact count) make each ids_shuffle a permutation by construction.
-        """
-        valid = overlap.new_ones((), dtype=torch.bool)
-        for modality in ('rgb', 'thermal'):
-            kept = (outputs[f'{modality}_mask'] == 0).sum(dim=1)
-            valid = valid & (kept == outputs[f'{modality}_ids_keep'].shape[1]).all()
-        if self.mode != 'random':
-            valid = valid & (overlap == 0).all()
-        torch._assert_async(valid, 'GMMCMSSMasking: kept counts differ from the budgets or the RGB and thermal '
-                            'visible sets overlap (duplicate or shared kept indices).')
-
-    # ------------------------------------------------------------------ GMM
-    def _em_step_clean(self, cmss: Tensor) -> None:
-        """One warm-started log-domain EM step on all-reduced float64 sufficient statistics (SPEC §5.3 item 2, 4)."""
-        values = cmss.reshape(-1).double()
-        mean, var, weight = self.gmm_mean, self.gmm_var, self.gmm_weight
-        # (K, n) layout: every op runs along the long axis (a softmax over K = 3 per row of (n, K) is ~4x slower).
-        log_prob = ((torch.log(weight.clamp_min(1e-300)) - 0.5 * (math.log(2 * math.pi) + torch.log(var))).unsqueeze(1)
-                    - 0.5 * (values.unsqueeze(0) - mean.unsqueeze(1)).square() / var.unsqueeze(1))
-        resp = torch.softmax(log_prob, dim=0)  # (K, n) responsibilities
-        # [S0 | S1 | S2] from one (K, n) x (n, 3) product, then N appended.
-        moments = torch.stack([torch.ones_like(values), values, values.square()], dim=1)
-        sums = (resp @ moments).t().reshape(-1)
-        count = torch.full((1, ), float(values.numel()), dtype=torch.float64, device=values.device)
-        stats = torch.cat([sums, count])
-        dist.all_reduce(stats, op='sum')
-        num = self.num_components
-        s0, s1, s2, total = stats[:num], stats[num:2 * num], stats[2 * num:3 * num], stats[3 * num]
-        valid = s0 >= MIN_COMPONENT_MASS * total
-        safe_s0 = torch.where(valid, s0, torch.ones_like(s0))
-        new_mean = s1 / safe_s0
-        new_var = (s2 / safe_s0 - new_mean.square()).clamp_min(self.var_floor)
-        new_weight = s0 / total
-        new_weight = torch.where(valid, new_weight, weight)
-        new_weight = new_weight / new_weight.sum().clamp_min(1e-300)
-        self.gmm_mean.copy_(torch.where(valid, new_mean, mean))
-        self.gmm_var.copy_(torch.where(valid, new_var, var))
-        self.gmm_weight.copy_(new_weight)
-
-    def _em_step_faithful(self, cmss: Tensor) -> None:
-        """The released EM step (probability domain, no epsilon, no floor), in float64; NaN/inf raise."""
-        values = cmss.reshape(-1).double().unsqueeze(1)
-        mean, var, weight = self.gmm_mean, self.gmm_var, self.gmm_weight
-        density = weight * torch.exp(-(values - mean).square() / (2 * var)) / torch.sqrt(2 * math.pi * var)
-        resp = density / density.sum(dim=1, keepdim=True)
-        mass = resp.sum(dim=0)
-        new_mean = (resp * values).sum(dim=0) / mass
-        new_var = (resp * (values - new_mean).square()).sum(dim=0) / mass
-        new_weight = mass / values.shape[0]
-        params = torch.stack([new_mean, new_var, new_weight])
-        torch._assert_async(
-            torch.isfinite(params).all() & (new_var > 0).all(),
-            'GMMCMSSMasking (faithful): the released EM step produced NaN/inf or a zero variance.')
-        self.gmm_mean.copy_(new_mean)
-        self.gmm_var.copy_(new_var)
-        self.gmm_weight.copy_(new_weight)
-
     def _draw_noise(self, batch_size: int, num_keep: int, sign: float, generator: torch.Generator) -> Tensor:
-        """Sampler draws for the first ``num_keep`` columns of the (B, L) draw matrix (SPEC §5.2 item 3).
+        """Sampler draws for the first ``num_keep`` columns of the (B, L) draw matrix.
 
         The draws are conceptually concatenated per centre (``floor(B L w_i)`` each, the last takes the rest) and
         reshaped to (B, L); only the first ``num_keep`` columns are drawn. ``sign`` = +1 for the first selector.
@@ -521,9 +392,8 @@ class GMMCMSSMasking(nn.Module):
         device = self.gmm_mean.device
         sorted_mean, order = torch.sort(self.gmm_mean)
         sorted_var = self.gmm_var[order]
-        sorted_weight = self.gmm_weight[order]
         num_centres = self._num_centres
-        active_weight = sorted_weight[:num_centres]
+        active_weight = self.gmm_weight[order][:num_centres]
         active_weight = active_weight / active_weight.sum().clamp_min(1e-300)
         total = batch_size * self.num_tokens
         bounds = torch.cumsum(torch.floor(total * active_weight), dim=0)[:-1]
@@ -541,50 +411,16 @@ class GMMCMSSMasking(nn.Module):
 
     # ------------------------------------------------------------------ losses and clock
     def update_losses(self, loss_rgb: Tensor, loss_thermal: Tensor) -> None:
-        """Feed the iteration's detached per-modality losses (0-dim tensors); no host sync.
-
-        Clean: all-reduced mean, EMA (β = ``loss_ema``, first value initialises, non-finite values skipped), then
-        the ticks due at the end of ``cur_iter`` are applied. Faithful: the last local batch's losses are stored
-        for the next counter tick. Random: logged only.
-        """
+        """Feed the iteration's detached per-modality losses (0-dim tensors); no host sync, except at a tick."""
         device = self.loss_ema_rgb.device
         losses = torch.stack([
-            torch.as_tensor(loss_rgb).detach().reshape(()).to(device=device, dtype=torch.float64),
-            torch.as_tensor(loss_thermal).detach().reshape(()).to(device=device, dtype=torch.float64)
+            torch.as_tensor(loss).detach().reshape(()).to(device=device, dtype=torch.float64)
+            for loss in (loss_rgb, loss_thermal)
         ])
-        if self.mode == 'faithful':
-            new_ema = losses
-        else:
-            dist.all_reduce(losses, op='mean')
-            previous = torch.stack([self.loss_ema_rgb, self.loss_ema_thermal])
-            smoothed = self.loss_ema * previous + (1.0 - self.loss_ema) * losses
-            new_ema = torch.where(self.ema_initialised, smoothed, losses)
-            new_ema = torch.where(torch.isfinite(losses), new_ema, previous)
-        self._last_losses = losses
-        self.loss_ema_rgb.copy_(new_ema[0])
-        self.loss_ema_thermal.copy_(new_ema[1])
-        if self.mode == 'faithful':
-            self.ema_initialised.fill_(True)
-        else:
-            self.ema_initialised.logical_or_(torch.isfinite(losses).all())
-        if self.mode == 'clean':
-            if self._cur_iter is None:
-                raise RuntimeError('GMMCMSSMasking (clean): call set_progress(cur_iter, max_iters) every '
-                                   'iteration before forward/update_losses.')
-            self._last_iter = self._cur_iter + 1
-            self.last_iter.fill_(self._last_iter)
-            self._advance_clock(self._tick_target(self._cur_iter))
-        elif self.mode == 'random' and self._cur_iter is not None:
-            self._last_iter = self._cur_iter + 1
-            self.last_iter.fill_(self._last_iter)
-
-    def _faithful_clock(self) -> None:
-        """Released clock: a per-call counter; when it exceeds ``tick_every`` it resets and one tick happens."""
-        self._last_iter += 1
-        if self._last_iter > self.tick_every:
-            self._last_iter = 0
-            self._advance_clock(self._tick + 1)
-        self.last_iter.fill_(self._last_iter)
+        loss_state = self._smooth_losses(losses)
+        self.loss_ema_rgb.copy_(loss_state[0])
+        self.loss_ema_thermal.copy_(loss_state[1])
+        self._clock_on_losses()
 
     def _advance_clock(self, target: int) -> None:
         """Apply one curriculum update per missing tick up to ``target`` (host sync only when a tick happens)."""
@@ -594,7 +430,7 @@ class GMMCMSSMasking(nn.Module):
             self.tick.fill_(self._tick)
 
     def _apply_tick(self, tick: int) -> None:
-        """One curriculum update at tick value ``tick`` (SPEC §5.2 item 8 / §5.3 items 1, 5–7)."""
+        """One curriculum update at tick value ``tick`` (the value after the increment)."""
         num = self.num_components
         snapshot = torch.cat([
             self.gmm_mean, self.centres,
@@ -607,73 +443,38 @@ class GMMCMSSMasking(nn.Module):
         gap = (ema_rgb - ema_thermal) if initialised else 0.0
         if self.first_selector == 'rgb':
             gap = -gap
-        top = means[-1]
-
-        if self.mode == 'faithful':
-            if tick >= FAITHFUL_HARD_END:
-                if self.on_singular == 'raise':
-                    raise RuntimeError(
-                        f'GMMCMSSMasking (faithful): reached the singular curriculum tick {tick} (the released '
-                        f'denominator {FAITHFUL_HARD_END} - tick is 0); stop the run by tick '
-                        f'{FAITHFUL_HARD_END - 1} or use on_singular="freeze".')
-                return
-            keep_bias = keep_bias + self.keep_gain * gap if keep_bias < self.max_keep_bias \
-                else float(self.max_keep_bias)
-            centre_bias = centre_bias + self.centre_gain * gap if centre_bias < self.centre_bias_cap \
-                else self.centre_bias_cap
-            half, end, hard_count = FAITHFUL_EASY_END, FAITHFUL_HARD_END - 1, num
-        else:
-            end = self.total_ticks
-            if tick > end:
-                return  # frozen after E
-            half = end // 2
-            keep_bias = min(max(keep_bias + self.keep_gain * gap, -self.max_keep_bias), self.max_keep_bias)
-            centre_bias = min(max(centre_bias + self.centre_gain * gap, -self.centre_bias_cap),
-                              self.centre_bias_cap)
-            hard_count = len(centres)
-
-        if tick < half:  # easy phase: add centres on the lowest means, move the last one
-            last = len(centres) - 1
-            if centres[last] > means[last] and len(centres) < num:
-                centres[last] = means[last]
-                centres.append(0.0)
-            centres[-1] += (sum(means) - sum(centres)) / max(half - tick, 1)
-        else:  # hard phase: move every centre onto the highest-mean component
-            centres[-1] = top
-            below = [index for index, centre in enumerate(centres) if centre < top]
-            index = below[-1] if below else 0
-            centres[index] += (hard_count * top - sum(centres)) / max(end + 1 - tick, 1)
-        if self.mode != 'faithful':
-            centres = [min(max(centre, 0.0), 1.0) for centre in centres]
-
-        new_keep = self._keep_counts(keep_bias)
-        padded = centres + [0.0] * (num - len(centres))
-        self.centres.copy_(torch.tensor(padded, dtype=torch.float64))
+        rule = self._tick_rule(tick, gap, keep_bias, centre_bias)
+        if rule is None:
+            return
+        centres = move_centres(centres, means, tick, rule)
+        new_keep = self._keep_counts(rule.keep_bias)
+        self.centres.copy_(torch.tensor(centres + [0.0] * (num - len(centres)), dtype=torch.float64))
         self.num_centres.fill_(len(centres))
-        self.keep_bias.fill_(keep_bias)
-        self.centre_bias.fill_(centre_bias)
+        self.keep_bias.fill_(rule.keep_bias)
+        self.centre_bias.fill_(rule.centre_bias)
         self._num_centres = len(centres)
         self._keep = new_keep
 
     def _keep_counts(self, keep_bias: float) -> Dict[str, int]:
         """Per-modality budgets from trunc(keep_bias); raises if a budget is invalid."""
         if not math.isfinite(keep_bias):
-            raise RuntimeError(f'GMMCMSSMasking: keep_bias is {keep_bias}; expected a finite value.')
+            raise RuntimeError(f'{type(self).__name__}: keep_bias is {keep_bias}; expected a finite value.')
         shift = math.trunc(keep_bias)
         first, second = self.base_keep - shift, self.base_keep + shift
         if first < 1 or second < 1 or first + second > self.num_tokens:
             raise RuntimeError(
-                f'GMMCMSSMasking ({self.mode}): keep_bias={keep_bias} gives budgets {self.first_selector}={first}, '
-                f'{self.second_selector}={second}; each must be >= 1 and their sum <= L={self.num_tokens} '
-                '(the released keep-bias has no lower bound).')
+                f'{type(self).__name__}: keep_bias={keep_bias} gives budgets {self.first_selector}={first}, '
+                f'{self.second_selector}={second}; each must be >= 1 and their sum <= L={self.num_tokens}.')
         return {self.first_selector: first, self.second_selector: second}
 
     # ------------------------------------------------------------------ state
-    def _refresh_mirrors(self) -> None:
-        """Re-read the Python mirrors from the buffers (after loading a state dict)."""
-        num_centres = int(self.num_centres)
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        num_centres = int(self.num_centres)  # re-read the Python mirrors from the loaded buffers
         if not 1 <= num_centres <= self.num_components:
-            raise RuntimeError(f'GMMCMSSMasking: loaded num_centres={num_centres}; expected 1..'
+            raise RuntimeError(f'{type(self).__name__}: loaded num_centres={num_centres}; expected 1..'
                                f'{self.num_components}.')
         self._tick = int(self.tick)
         self._num_centres = num_centres
@@ -681,18 +482,12 @@ class GMMCMSSMasking(nn.Module):
         self._num_calls = int(self.num_calls)
         self._keep = self._keep_counts(float(self.keep_bias))
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs) -> None:
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                                      error_msgs)
-        self._refresh_mirrors()
-
     def state_buffer_names(self) -> List[str]:
-        """Names of the curriculum/GMM state buffers (SPEC §5.1)."""
+        """Names of the curriculum/GMM state buffers."""
         return [name for name, _ in self.named_buffers(recurse=False)]
 
     def assert_rank_consistent(self) -> None:
-        """Debug (host sync): raise if any state buffer differs between ranks (clean mode)."""
+        """Debug (host sync): raise if any state buffer differs between ranks."""
         names = self.state_buffer_names()
         vector = torch.cat([getattr(self, name).double().reshape(-1) for name in names])
         high, low = vector.clone(), vector.clone()
@@ -704,64 +499,173 @@ class GMMCMSSMasking(nn.Module):
                 name for name, chunk_high, chunk_low in zip(names, high.split(sizes), low.split(sizes))
                 if not torch.equal(chunk_high, chunk_low)
             ]
-            raise RuntimeError(f'GMMCMSSMasking: state buffers differ between ranks: {differing}.')
+            raise RuntimeError(f'{type(self).__name__}: state buffers differ between ranks: {differing}.')
 
-    # ------------------------------------------------------------------ logging
+    # ------------------------------------------------------------------ statistics
     @property
     def keep_counts(self) -> Dict[str, int]:
         """Current per-modality keep budgets, ``{'rgb': k_rgb, 'thermal': k_thermal}``."""
-        if self.mode == 'random':
-            return dict(rgb=self.base_keep, thermal=self.base_keep)
-        return dict(self._keep)
+        return {modality: self._keep[modality] for modality in MODALITIES}
 
-    def log_vars(self) -> Dict[str, Tensor]:
-        """SPEC §5.5 scalars as detached 0-dim tensors (no host sync).
+    def statistics(self) -> Dict[str, Tensor]:
+        """Masking and curriculum statistics as detached 0-dim tensors (no host sync; a sort of B x L values).
 
-        ``cmss/*`` (computed here, a sort of B x L values) and ``mask/overlap`` describe the last forward;
-        ``loss_rgb``/``loss_thermal`` are the last (all-reduced in clean mode) losses given to ``update_losses``.
-        Keys containing 'loss' must be merged after mmengine's ``parse_losses``.
+        ``mask/*``: budgets, ratios and the visible overlap of the last call (0: disjoint); ``cmss/*``: the last
+        CMSS map; ``curr/*``: tick, biases, active centres (NaN if inactive), loss EMAs and gap; ``gmm/*``: the
+        components sorted by mean.
         """
-        with single_threaded_on_cpu(self.gmm_mean.device):
-            return self._log_vars()
-
-    def _log_vars(self) -> Dict[str, Tensor]:
         device = self.gmm_mean.device
-        nan = float('nan')
         scalars: Dict[str, Tensor] = {}
-        keep = self.keep_counts
-        for modality in ('rgb', 'thermal'):
-            scalars[f'mask/keep_{modality}'] = torch.full((), float(keep[modality]), device=device)
-            scalars[f'mask/ratio_{modality}'] = torch.full((), 1.0 - keep[modality] / self.num_tokens,
-                                                           device=device)
-        if self._last_cmss is not None:
+        for modality, keep in self.keep_counts.items():
+            scalars[f'mask/keep_{modality}'] = torch.full((), float(keep), device=device)
+            scalars[f'mask/ratio_{modality}'] = torch.full((), 1.0 - keep / self.num_tokens, device=device)
+        if self._last_outputs is not None:
+            scalars['mask/overlap'] = visible_overlap(self._last_outputs).float().mean()
             cmss, raw_stats = self._last_cmss
             scalars.update({f'cmss/{key}': value for key, value in cmss_stats(cmss, **raw_stats).items()})
-            scalars['mask/overlap'] = self._last_overlap
         scalars['curr/tick'] = self.tick.float()
         scalars['curr/keep_bias'] = self.keep_bias.float()
         scalars['curr/centre_bias'] = self.centre_bias.float()
         scalars['curr/num_centres'] = self.num_centres.float()
         active = torch.arange(self.num_components, device=device) < self.num_centres
-        centres = torch.where(active, self.centres, torch.full_like(self.centres, nan)).float()
+        centres = torch.where(active, self.centres, torch.full_like(self.centres, float('nan'))).float()
         sorted_mean, order = torch.sort(self.gmm_mean)
-        # Index with the whole order tensor (a gather); a 0-dim tensor index would be read on the host.
         sorted_var, sorted_weight = self.gmm_var[order], self.gmm_weight[order]
         for index in range(self.num_components):
             scalars[f'curr/centre_{index}'] = centres[index]
             scalars[f'gmm/mean_{index}'] = sorted_mean[index].float()
             scalars[f'gmm/var_{index}'] = sorted_var[index].float()
             scalars[f'gmm/weight_{index}'] = sorted_weight[index].float()
-        if self._last_losses is not None:
-            scalars['loss_rgb'] = self._last_losses[0].float()
-            scalars['loss_thermal'] = self._last_losses[1].float()
         scalars['curr/loss_ema_rgb'] = self.loss_ema_rgb.float()
         scalars['curr/loss_ema_thermal'] = self.loss_ema_thermal.float()
         scalars['curr/loss_gap'] = (self.loss_ema_rgb - self.loss_ema_thermal).float()
         return {key: value.detach() for key, value in scalars.items()}
 
     def extra_repr(self) -> str:
-        return (f'mode={self.mode}, num_tokens={self.num_tokens}, mask_ratio={self.mask_ratio}, '
-                f'base_keep={self.base_keep}, max_keep_bias={self.max_keep_bias}, '
-                f'num_components={self.num_components}, total_ticks={self.total_ticks}, '
-                f'cmss_variant={self.cmss_variant}, mixture_assignment={self.mixture_assignment}, '
-                f'first_selector={self.first_selector}, cmss_backend={self.cmss_backend}')
+        return (f'num_tokens={self.num_tokens}, mask_ratio={self.mask_ratio}, base_keep={self.base_keep}, '
+                f'max_keep_bias={self.max_keep_bias}, num_components={self.num_components}, '
+                f'total_ticks={self.total_ticks}, cmss_variant={self.cmss_variant}, '
+                f'mixture_assignment={self.mixture_assignment}, first_selector={self.first_selector}, '
+                f'cmss_backend={self.cmss_backend}')
+
+
+class ReleasedGMMCMSSMasking(GMMCMSSMasking):
+    """GMM-CMSS masking as released: the reference for ablations and reproduction.
+
+    Differs from :class:`GMMCMSSMasking` in: the released CMSS (thermal variance squared, per-GPU max, no floors;
+    NaN/inf raise); a per-rank GMM (init seed ``curriculum_seed + rank``, probability-domain EM in float64, no
+    all-reduce; NaN or a zero variance raise); the loss gap of the last local batch; biases that may overshoot
+    their cap and have no lower bound (an invalid budget raises); a call counter that ticks whenever it exceeds
+    ``tick_every`` (release: 267.69); the 50/101 phase constants and a hard-phase target of K x the top mean; no
+    centre clamp. The singular tick 101 raises (``on_singular='raise'``) or freezes the curriculum.
+
+    Every buffer is rank-local, as the released per-GPU state: :meth:`rank_local_buffer_names` lists them, and
+    ``SpecGeneMAE`` keeps them out of DDP's buffer broadcast. Checkpoints hold rank 0's state.
+
+    Args:
+        cmss_variant (str): default ``'released'``.
+        tick_every (float): clock period in calls. Release 267.69.
+        on_singular (str): at tick 101: ``'raise'`` or ``'freeze'``.
+        **kwargs: the other arguments of :class:`GMMCMSSMasking` except ``total_ticks``, ``loss_ema``,
+            ``var_floor`` and ``check_sync_every``.
+    """
+
+    def __init__(self,
+                 cmss_variant: str = 'released',
+                 tick_every: float = 267.69,
+                 on_singular: str = 'raise',
+                 **kwargs) -> None:
+        clean_only = sorted(set(kwargs) & {'total_ticks', 'loss_ema', 'var_floor', 'check_sync_every'})
+        if clean_only:
+            raise TypeError(f'{type(self).__name__} does not take {clean_only}: the released algorithm has no '
+                            'run-length schedule, loss EMA, variance floor or rank-consistency check.')
+        super().__init__(cmss_variant=cmss_variant, **kwargs)
+        if tick_every <= 0:
+            raise ValueError(f'{type(self).__name__}: tick_every={tick_every} must be > 0.')
+        if on_singular not in SINGULAR_ACTIONS:
+            raise ValueError(f'{type(self).__name__}: on_singular={on_singular!r}; expected one of '
+                             f'{SINGULAR_ACTIONS}.')
+        self.tick_every = float(tick_every)
+        self.on_singular = on_singular
+        self.max_keep_bias = self.bias_room  # the released cap (it may overshoot by one update)
+
+    def _gmm_init_seed(self) -> int:
+        return self.curriculum_seed + dist.get_rank()
+
+    def _cmss_options(self) -> dict:
+        return dict(var_floor=None, max_floor=None, reduce_max=False, nonfinite='raise')
+
+    def _em_step(self, cmss: Tensor) -> None:
+        """The released EM step (probability domain, no epsilon, no floor), in float64; NaN/inf raise."""
+        values = cmss.reshape(-1).double().unsqueeze(1)
+        mean, var, weight = self.gmm_mean, self.gmm_var, self.gmm_weight
+        density = weight * torch.exp(-(values - mean).square() / (2 * var)) / torch.sqrt(2 * math.pi * var)
+        resp = density / density.sum(dim=1, keepdim=True)
+        mass = resp.sum(dim=0)
+        new_mean = (resp * values).sum(dim=0) / mass
+        new_var = (resp * (values - new_mean).square()).sum(dim=0) / mass
+        torch._assert_async(
+            torch.isfinite(torch.stack([new_mean, new_var])).all() & (new_var > 0).all(),
+            f'{type(self).__name__}: the released EM step produced NaN/inf or a zero variance.')
+        self.gmm_mean.copy_(new_mean)
+        self.gmm_var.copy_(new_var)
+        self.gmm_weight.copy_(mass / values.shape[0])
+
+    def _smooth_losses(self, losses: Tensor) -> Tensor:
+        """The last local batch's losses, as released."""
+        self.ema_initialised.fill_(True)
+        return losses
+
+    def _clock_on_progress(self) -> None:
+        """Nothing: this clock counts calls."""
+
+    def _clock_on_call(self) -> None:
+        """The released clock: a per-call counter; when it exceeds ``tick_every`` it resets and one tick happens."""
+        self._last_iter += 1
+        if self._last_iter > self.tick_every:
+            self._last_iter = 0
+            self._advance_clock(self._tick + 1)
+        self.last_iter.fill_(self._last_iter)
+
+    def _clock_on_losses(self) -> None:
+        """Nothing: the losses only wait for the next tick."""
+
+    def _tick_rule(self, tick: int, gap: float, keep_bias: float, centre_bias: float) -> Optional[TickRule]:
+        """Overshooting biases and the 50/101 constants; tick 101 raises or freezes."""
+        if tick >= RELEASED_HARD_END:
+            if self.on_singular == 'raise':
+                raise RuntimeError(
+                    f'{type(self).__name__}: reached the singular curriculum tick {tick} (the released denominator '
+                    f'{RELEASED_HARD_END} - tick is 0); stop the run by tick {RELEASED_HARD_END - 1} or use '
+                    'on_singular="freeze".')
+            return None
+        return TickRule(
+            keep_bias=keep_bias + self.keep_gain * gap if keep_bias < self.max_keep_bias else float(self.max_keep_bias),
+            centre_bias=(centre_bias + self.centre_gain * gap
+                         if centre_bias < self.centre_bias_cap else self.centre_bias_cap),
+            half=RELEASED_EASY_END,
+            end=RELEASED_HARD_END - 1,
+            hard_count=self.num_components,
+            clamp_centres=False)
+
+    def rank_local_buffer_names(self) -> List[str]:
+        """Every state buffer: each rank keeps its own GMM, biases, losses and clock, as released."""
+        return self.state_buffer_names()
+
+    def extra_repr(self) -> str:
+        shared = super().extra_repr().replace(f'total_ticks={self.total_ticks}, ', '')
+        return f'{shared}, tick_every={self.tick_every}, on_singular={self.on_singular}'
+
+
+class OverlappingGMMCMSSMasking(GMMCMSSMasking):
+    """Clean GMM-CMSS masking whose two modalities select independently (ablation of the disjoint visible sets).
+
+    Each modality runs the greedy nearest-CMSS selection on the whole map with its own draws, so a position may be
+    visible in both (``mask/overlap`` > 0). Everything else is :class:`GMMCMSSMasking`; same arguments and state.
+    """
+
+    disjoint_visible_sets = False
+
+    def _select(self, cmss: Tensor, noise_first: Tensor, noise_second: Tensor) -> Tuple[Tensor, Tensor]:
+        none = noise_first[:, :0]
+        return greedy_select(cmss, noise_first, none)[0], greedy_select(cmss, noise_second, none)[0]

@@ -109,18 +109,20 @@ class ModalityDecoder(nn.Module):
         pred_dims (int): Output width per patch (p * p * in_channels).
         norm_eps (float): LayerNorm epsilon.
         with_norm (bool): Build a per-modality final ``norm`` (used when the final norm is not shared).
+        with_cross_attn (bool): Build the cross-attention block (False: a plain MAE decoder branch).
     """
 
     def __init__(self, grid_size: Tuple[int, int], embed_dims: int, decoder_embed_dims: int, decoder_depth: int,
                  decoder_num_heads: int, cross_num_heads: int, mlp_ratio: float, pred_dims: int, norm_eps: float,
-                 with_norm: bool):
+                 with_norm: bool, with_cross_attn: bool = True):
         super().__init__()
         self.grid_size = tuple(grid_size)
         num_tokens = self.grid_size[0] * self.grid_size[1] + 1
         self.embed = nn.Linear(embed_dims, decoder_embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, decoder_embed_dims))
         self.pos_embed = nn.Parameter(torch.zeros(1, num_tokens, decoder_embed_dims), requires_grad=False)
-        self.cross_attn = CrossAttentionBlock(decoder_embed_dims, cross_num_heads, mlp_ratio, norm_eps)
+        if with_cross_attn:
+            self.cross_attn = CrossAttentionBlock(decoder_embed_dims, cross_num_heads, mlp_ratio, norm_eps)
         self.blocks = nn.ModuleList([
             TransformerBlock(
                 decoder_embed_dims,
@@ -190,6 +192,8 @@ class RGBTMAEDecoder(BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
+    with_cross_attn = True
+
     def __init__(self,
                  num_patches: Union[int, Sequence[int]] = 196,
                  patch_size: int = 16,
@@ -228,7 +232,8 @@ class RGBTMAEDecoder(BaseModule):
             mlp_ratio=mlp_ratio,
             pred_dims=patch_size * patch_size * in_chans,
             norm_eps=norm_eps,
-            with_norm=not shared_decoder_norm)
+            with_norm=not shared_decoder_norm,
+            with_cross_attn=self.with_cross_attn)
         self.rgb = ModalityDecoder(**branch_cfg)
         self.thermal = ModalityDecoder(**branch_cfg)
         if shared_decoder_norm:
@@ -241,6 +246,13 @@ class RGBTMAEDecoder(BaseModule):
 
     def final_norm(self, modality: str) -> nn.LayerNorm:
         return self.norm if self.shared_decoder_norm else self.branch(modality).norm
+
+    def exchange(self, tokens: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Parallel cross-attention: both modalities read the other's pre-cross tokens (B, 1 + L, C_dec)."""
+        return {
+            'rgb': self.rgb.cross_attn(tokens['rgb'], tokens['thermal']),
+            'thermal': self.thermal.cross_attn(tokens['thermal'], tokens['rgb']),
+        }
 
     def init_weights(self):
         """Xavier-uniform Linear, zero biases, LN (1, 0), mask tokens N(0, 0.02), sin-cos positions."""
@@ -280,14 +292,24 @@ class RGBTMAEDecoder(BaseModule):
                 raise KeyError(f'RGBTMAEDecoder needs {modality!r} in latents and ids_restore, got '
                                f'{sorted(latents)} and {sorted(ids_restore)}')
         tokens = {m: self.branch(m).restore_tokens(latents[m], ids_restore[m]) for m in MODALITIES}
-        # parallel cross-attention: both read the pre-cross tokens
-        crossed = {
-            'rgb': self.rgb.cross_attn(tokens['rgb'], tokens['thermal']),
-            'thermal': self.thermal.cross_attn(tokens['thermal'], tokens['rgb']),
-        }
+        crossed = self.exchange(tokens)
         preds = {}
         for modality in MODALITIES:
             branch = self.branch(modality)
             x = self.final_norm(modality)(branch.run_blocks(crossed[modality]))
             preds[modality] = branch.pred(x)[:, 1:]
         return preds
+
+
+class RGBTMAEPlainDecoder(RGBTMAEDecoder):
+    """Two plain MAE decoders, one per modality, without cross-modal attention (ablation of the cross-attention).
+
+    Same arguments and layout as :class:`RGBTMAEDecoder` minus ``{rgb,thermal}.cross_attn.*``
+    (``cross_num_heads`` is ignored): embed, mask tokens, positions, self-attention blocks, final norm, pred.
+    """
+
+    with_cross_attn = False
+
+    def exchange(self, tokens: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """No exchange: each modality decodes from its own tokens."""
+        return tokens

@@ -1,32 +1,20 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""The Siamese RGBT MAE of M-SpecGene as an mmpretrain algorithm (SPEC §3).
+"""The Siamese RGBT MAE of M-SpecGene as an mmpretrain algorithm (docs/en/pretrain.md).
 
-Registers into ``mmpretrain.registry.MODELS``: ``RGBTMAEViT``, ``SpecGeneMAE``, and the host-free
-``RGBTMAEDecoder``, ``RGBTMAEHead`` and (when present) ``GMMCMSSMasking``.
+Registers into ``mmpretrain.registry.MODELS``: ``RGBTMAEViT`` and ``SpecGeneMAE``; ``mmspecgene.pretrain`` also
+registers the host-free decoder, head and maskers.
 """
-import importlib
-import importlib.util
-from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MessageHub
 from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from torch import Tensor
+from torch.nn.parallel import DistributedDataParallel
 
-from mmspecgene.models.mae_decoder import MODALITIES, RGBTMAEDecoder
-from mmspecgene.models.mae_head import RGBTMAEHead
+from mmspecgene.models.mae_decoder import MODALITIES
 from mmspecgene.models.vit import SpecGeneViT, split_modalities
-from mmspecgene.utils.registration import register_into
-
-LOG_NAMESPACE_SEP = '/'
-
-
-register_into(MODELS, RGBTMAEDecoder, RGBTMAEHead)  # idempotent: the package __init__ registers them too
-if importlib.util.find_spec('mmspecgene.models.gmm_cmss_masking') is not None:
-    register_into(MODELS, importlib.import_module('mmspecgene.models.gmm_cmss_masking').GMMCMSSMasking)
 
 
 def gather_tokens(tokens: Tensor, ids_keep: Tensor) -> Tensor:
@@ -36,7 +24,7 @@ def gather_tokens(tokens: Tensor, ids_keep: Tensor) -> Tensor:
 
 @MODELS.register_module()
 class RGBTMAEViT(SpecGeneViT):
-    """Siamese ViT encoder of the RGBT MAE (SPEC §3.2).
+    """Siamese ViT encoder of the RGBT MAE.
 
     mmpretrain parameter names (``patch_embed.projection``, ``layers.i``, final ``ln1``), fixed sin-cos
     ``pos_embed`` with a zero cls row, a learnable ``cls_token``. Both modalities share every weight.
@@ -50,8 +38,9 @@ class RGBTMAEViT(SpecGeneViT):
         img_size (int | tuple): Input size. Defaults to 224.
         patch_size (int): Patch size. Defaults to 16.
         in_channels (int): Channels per modality. Defaults to 3.
-        masker (dict | nn.Module, optional): Masking module (``GMMCMSSMasking`` config). Required for the
-            masked forward; ``None`` leaves only the feature path (``mask=False``).
+        masker (dict | nn.Module, optional): Masker (``GMMCMSSMasking``, ``ReleasedGMMCMSSMasking``,
+            ``RandomRGBTMasking`` config). Required for the masked forward; ``None`` leaves only the feature path
+            (``mask=False``).
         drop_path_rate (float): Stochastic depth. Defaults to 0.
         norm_eps (float): LayerNorm epsilon. Defaults to 1e-6.
         init_cfg (dict, optional): mmengine init config.
@@ -162,10 +151,21 @@ class SpecGeneMAE(BaseSelfSupervisor):
     """Siamese RGBT MAE with GMM-CMSS progressive masking (M-SpecGene pretraining).
 
     ``backbone``: :class:`RGBTMAEViT` (holding the masker), ``neck``: :class:`RGBTMAEDecoder`,
-    ``head``: :class:`RGBTMAEHead`. ``loss`` returns ``loss_rgb``, ``loss_thermal`` and the masker's SPEC §5.5
-    log scalars; the latter are namespaced (``mask/``, ``curr/``, ``gmm/``, ``cmss/``) and :meth:`parse_losses`
-    never adds a namespaced key to the total, even if its name contains ``loss`` (``curr/loss_gap``).
+    ``head``: :class:`RGBTMAEHead`. ``loss`` returns ``loss_rgb`` and ``loss_thermal`` only; the masker's
+    statistics are logged by ``RGBTMaskingHook``, which also passes the runner's iteration to the masker.
+
+    Buffers a masker declares rank-local (``rank_local_buffer_names``, e.g. the per-GPU state of
+    ``ReleasedGMMCMSSMasking``) are kept out of DDP's buffer broadcast.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        rank_local = [
+            f'{prefix}.{name}' if prefix else name for prefix, module in self.named_modules()
+            for name in getattr(module, 'rank_local_buffer_names', lambda: [])()
+        ]
+        if rank_local:
+            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self, rank_local)
 
     @property
     def masker(self) -> nn.Module:
@@ -175,65 +175,22 @@ class SpecGeneMAE(BaseSelfSupervisor):
         """(B, 6, H, W) -> ``rgb``/``thermal`` unmasked token features (B, 1 + L, C) after ``ln1``."""
         return self.backbone(inputs, mask=False)
 
-    def _sync_progress(self) -> None:
-        """Pass the runner's 0-based iteration, ``max_iters`` and ``max_epochs`` to the masker.
-
-        Read from the current mmengine MessageHub runtime info (written by the runner's ``RuntimeInfoHook``).
-        Outside a runner nothing is passed: call ``model.masker.set_progress(...)`` yourself (clean mode needs it).
-        """
-        hub = MessageHub.get_current_instance()
-        cur_iter, max_iters = hub.get_info('iter'), hub.get_info('max_iters')
-        if cur_iter is None or max_iters is None:
-            return
-        max_epochs = hub.get_info('max_epochs')
-        self.masker.set_progress(
-            int(cur_iter), int(max_iters), max_epochs=None if max_epochs is None else int(max_epochs))
-
     def loss(self, inputs: Tensor, data_samples: Optional[List] = None, **kwargs) -> Dict[str, Tensor]:
-        """Masked reconstruction losses of both modalities plus log scalars.
+        """Masked reconstruction losses of both modalities.
+
+        The masker must know the iteration (``masker.set_progress``; ``RGBTMaskingHook`` in a runner).
 
         Args:
             inputs (Tensor): (B, 6, H, W) normalised [RGB | T].
             data_samples (list, optional): unused.
 
         Returns:
-            dict[str, Tensor]: ``loss_rgb``, ``loss_thermal`` (total = their sum) and 0-dim detached log
-            scalars under ``mask/``, ``curr/``, ``gmm/``, ``cmss/``.
+            dict[str, Tensor]: ``loss_rgb``, ``loss_thermal`` (total = their weighted sum).
         """
-        self._sync_progress()
         latents, masking = self.backbone.forward_masked(inputs)
         masks = {m: masking[f'{m}_mask'] for m in MODALITIES}
         ids_restore = {m: masking[f'{m}_ids_restore'] for m in MODALITIES}
         preds = self.neck(latents, ids_restore)
         raw_losses = self.head.per_modality_losses(preds, inputs, masks)
         self.masker.update_losses(raw_losses['rgb'].detach(), raw_losses['thermal'].detach())
-        losses = self.head.weighted(raw_losses)
-        for key, value in self.masker.log_vars().items():
-            if LOG_NAMESPACE_SEP not in key:
-                if key in losses:  # the masker's copy of loss_rgb / loss_thermal: the loss term is logged
-                    continue
-                raise KeyError(f'masker log key {key!r} must be namespaced with {LOG_NAMESPACE_SEP!r} '
-                               '(e.g. curr/...) so that it is never summed into the loss')
-            losses[key] = torch.as_tensor(value).detach()
-        return losses
-
-    def parse_losses(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """Sum the loss terms; keep namespaced log scalars out of the sum.
-
-        mmengine sums every key containing ``'loss'``; here a key is a loss term only if it contains
-        ``'loss'`` and no ``'/'``. Returns (total loss, OrderedDict of log values with ``loss`` first).
-        """
-        log_vars = []
-        for name, value in losses.items():
-            if isinstance(value, Tensor):
-                log_vars.append([name, value.mean()])
-            elif isinstance(value, (list, tuple)) and all(isinstance(v, Tensor) for v in value):
-                log_vars.append([name, sum(v.mean() for v in value)])
-            else:
-                raise TypeError(f'{name} is not a tensor or a list of tensors, got {type(value)}')
-        terms = [value for name, value in log_vars if 'loss' in name and LOG_NAMESPACE_SEP not in name]
-        if not terms:
-            raise KeyError(f'no loss term among {[name for name, _ in log_vars]}')
-        total = sum(terms)
-        log_vars.insert(0, ['loss', total])
-        return total, OrderedDict(log_vars)
+        return self.head.weighted(raw_losses)

@@ -2,14 +2,14 @@
 import copy
 import math
 import os
-import socket
 import warnings
 
 import pytest
 import torch
 
-from mmspecgene.models.gmm_cmss_masking import (GMMCMSSMasking, build_mask_outputs, greedy_select, interp,
-                                                keep_count)
+from mmspecgene.models.gmm_cmss_masking import GMMCMSSMasking, ReleasedGMMCMSSMasking
+from mmspecgene.models.masking_ops import keep_count
+from mmspecgene.testing.distributed import run_gloo
 
 NUM_TOKENS = 196
 
@@ -59,7 +59,10 @@ def test_keep_counts_and_defaults():
     assert masker.base_keep == 19 and masker.max_keep_bias == 9
     assert masker.keep_counts == dict(rgb=19, thermal=19)
     assert masker.cmss_variant == 'paper'
-    assert GMMCMSSMasking(mode='faithful').cmss_variant == 'released'
+    assert ReleasedGMMCMSSMasking().cmss_variant == 'released'
+    # Keep-bias cap: clean also keeps one token per modality (k0 - 1 = 4); the released cap is floor(L (r_max - r)).
+    tight = dict(mask_ratio=0.97, max_mask_ratio=0.999)
+    assert GMMCMSSMasking(**tight).max_keep_bias == 4 and ReleasedGMMCMSSMasking(**tight).max_keep_bias == 5
     assert GMMCMSSMasking(mask_ratio=0.75).base_keep == 49
     state = masker.state_dict()
     for key in ('gmm_mean', 'gmm_var', 'gmm_weight', 'centres', 'num_centres', 'keep_bias', 'centre_bias', 'tick',
@@ -70,8 +73,10 @@ def test_keep_counts_and_defaults():
     # Shared curriculum seed: the same GMM init everywhere; another seed gives another init.
     torch.testing.assert_close(GMMCMSSMasking(curriculum_seed=3).gmm_mean, GMMCMSSMasking(curriculum_seed=3).gmm_mean)
     assert not torch.equal(GMMCMSSMasking(curriculum_seed=3).gmm_mean, masker.gmm_mean)
-    with pytest.raises(ValueError, match='mode'):
-        GMMCMSSMasking(mode='released')
+    with pytest.raises(TypeError, match='mode'):
+        GMMCMSSMasking(mode='faithful')  # one class per behaviour: ReleasedGMMCMSSMasking, RandomRGBTMasking
+    with pytest.raises(TypeError, match='loss_ema'):
+        ReleasedGMMCMSSMasking(loss_ema=0.9)  # the released loss gap is not smoothed
     with pytest.raises(ValueError, match='num_tokens=196'):
         masker(*make_tokens(num_tokens=100))
 
@@ -125,7 +130,7 @@ def test_em_step_matches_sklearn():
         warnings.simplefilter('ignore', ConvergenceWarning)
         for step in range(6):
             reference.fit(data)
-            masker._em_step_clean(cmss)
+            masker._em_step(cmss)
             torch.testing.assert_close(masker.gmm_mean, torch.from_numpy(reference.means_[:, 0]), rtol=0,
                                        atol=1e-10)
             torch.testing.assert_close(masker.gmm_var, torch.from_numpy(reference.covariances_), rtol=0, atol=1e-10)
@@ -140,71 +145,14 @@ def test_em_step_is_safe():
     cmss = torch.rand(4, NUM_TOKENS, generator=torch.Generator().manual_seed(1))
     cmss[0] = 1.0  # far from every mean: log-domain E-step, no underflow
     for _ in range(3):
-        masker._em_step_clean(cmss)
+        masker._em_step(cmss)
     assert float(masker.gmm_mean[2]) == 50.0 and float(masker.gmm_var[2]) == 1e-6
     assert bool(torch.isfinite(masker.gmm_mean).all() & torch.isfinite(masker.gmm_var).all())
     assert float(masker.gmm_var.min()) >= 1e-6
     assert float(masker.gmm_weight.sum()) == pytest.approx(1.0)
     # A constant map collapses to the variance floor instead of a zero variance.
-    masker._em_step_clean(torch.full((2, NUM_TOKENS), 0.5))
+    masker._em_step(torch.full((2, NUM_TOKENS), 0.5))
     assert float(masker.gmm_var.min()) >= 1e-6
-
-
-def reference_greedy(cmss, noise_first, noise_second):
-    """Plain per-image, per-slot loop with the released 1e5 / 1e3 sentinels."""
-    first_copy, second_copy = cmss.clone().float(), cmss.clone().float()
-    kept_first, kept_second = [], []
-    for image in range(cmss.shape[0]):
-        row_first = []
-        for slot in range(noise_first.shape[1]):
-            index = int(torch.argmin((noise_first[image, slot] - first_copy[image]).abs()))
-            row_first.append(index)
-            first_copy[image, index] = 1e5
-            second_copy[image, index] = 1e3
-        kept_first.append(row_first)
-        row_second = []
-        for slot in range(noise_second.shape[1]):
-            index = int(torch.argmin((noise_second[image, slot] - second_copy[image]).abs()))
-            row_second.append(index)
-            second_copy[image, index] = 1e5
-        kept_second.append(row_second)
-    return torch.tensor(kept_first), torch.tensor(kept_second)
-
-
-@pytest.mark.parametrize('seed', [0, 1, 2])
-def test_greedy_selection_matches_reference_with_ties(seed):
-    generator = torch.Generator().manual_seed(seed)
-    # Quantised CMSS and noise: many exactly tied distances (lowest index must win).
-    cmss = torch.randint(0, 6, (5, 24), generator=generator).float() / 5
-    noise_first = torch.randint(0, 11, (5, 7), generator=generator).float() / 10
-    noise_second = torch.randn(5, 9, generator=generator) * 0.5 + 0.5
-    noise_second[:, :3] = noise_first[:, :3]
-    ids_first, ids_second = greedy_select(cmss, noise_first, noise_second)
-    expected_first, expected_second = reference_greedy(cmss, noise_first, noise_second)
-    assert torch.equal(ids_first, expected_first)
-    assert torch.equal(ids_second, expected_second)
-    # All tied: picks are 0, 1, 2, ... in order.
-    ids_first, ids_second = greedy_select(torch.zeros(2, 10), torch.zeros(2, 3), torch.zeros(2, 4))
-    assert ids_first.tolist() == [[0, 1, 2]] * 2 and ids_second.tolist() == [[3, 4, 5, 6]] * 2
-
-
-def test_build_mask_outputs_and_interp():
-    ids_keep = torch.tensor([[4, 0, 2], [1, 3, 5]])
-    mask, ids_shuffle, ids_restore = build_mask_outputs(ids_keep, 6)
-    assert mask.tolist() == [[0, 1, 0, 1, 0, 1], [1, 0, 1, 0, 1, 0]]
-    assert ids_shuffle.tolist() == [[4, 0, 2, 1, 3, 5], [1, 3, 5, 0, 2, 4]]
-    assert torch.equal(ids_restore, torch.argsort(ids_shuffle, dim=1))
-    # Random kept sets against the sort-based definition: kept in selection order, then the removed ascending.
-    ids_keep = torch.stack([torch.randperm(50, generator=torch.Generator().manual_seed(i))[:7] for i in range(5)])
-    mask, ids_shuffle, ids_restore = build_mask_outputs(ids_keep, 50)
-    expected_rest = torch.argsort(mask, dim=1, stable=True)[:, 7:]
-    assert torch.equal(ids_shuffle, torch.cat([ids_keep, expected_rest], dim=1))
-    assert torch.equal(ids_restore, torch.argsort(ids_shuffle, dim=1))
-    import numpy as np
-    xp = torch.tensor([0.0, 0.2, 0.5, 0.9], dtype=torch.float64)
-    fp = torch.tensor([0.01, 0.04, 0.002, 0.3], dtype=torch.float64)
-    x = torch.tensor([-1.0, 0.0, 0.1, 0.2, 0.35, 0.9, 2.0], dtype=torch.float64)
-    torch.testing.assert_close(interp(x, xp, fp), torch.from_numpy(np.interp(x.numpy(), xp.numpy(), fp.numpy())))
 
 
 def run_iteration(masker, cur_iter, max_iters, tokens, losses):
@@ -233,12 +181,11 @@ def test_curriculum_budgets_and_disjoint_sets_across_schedule():
     assert ticks[-1] == total_ticks and ticks == sorted(ticks)
     assert max(seen) > 19 and min(seen) < 19  # keep_bias moved both ways
     assert min(seen) == 10  # reached the cap: thermal 94.9 % masked
-    logs = masker.log_vars()
+    logs = masker.statistics()
     assert float(logs['mask/overlap']) == 0
     assert float(logs['mask/keep_thermal']) + float(logs['mask/keep_rgb']) == 38
     for key in ('curr/tick', 'curr/num_centres', 'curr/centre_2', 'gmm/mean_0', 'gmm/var_2', 'gmm/weight_1',
-                'cmss/raw_max', 'cmss/p95', 'cmss/nonfinite', 'curr/loss_ema_rgb', 'curr/loss_gap', 'loss_rgb',
-                'mask/ratio_rgb'):
+                'cmss/raw_max', 'cmss/p95', 'cmss/nonfinite', 'curr/loss_ema_rgb', 'curr/loss_gap', 'mask/ratio_rgb'):
         assert logs[key].dim() == 0 and not logs[key].requires_grad
     means = [float(logs[f'gmm/mean_{index}']) for index in range(3)]
     assert means == sorted(means)
@@ -308,19 +255,6 @@ def test_resume_reproduces_masks_bit_identically():
         assert torch.equal(resumed.state_dict()[key], value), key
 
 
-def test_random_mode_and_noise_streams():
-    masker = GMMCMSSMasking(mode='random', mask_ratio=0.75)
-    tokens = make_tokens(batch_size=3)
-    masker.set_progress(0, 10)
-    outputs = masker(*tokens)
-    check_outputs(outputs, dict(rgb=49, thermal=49), disjoint=False)
-    assert not torch.equal(outputs['rgb_ids_keep'], outputs['thermal_ids_keep'])
-    masker.set_progress(1, 10)
-    assert not torch.equal(masker(*tokens)['rgb_mask'], outputs['rgb_mask'])
-    masker.set_progress(0, 10)
-    assert torch.equal(masker(*tokens)['rgb_mask'], outputs['rgb_mask'])
-
-
 def test_mixture_assignment():
     batch_size = 40
     noise = {}
@@ -359,8 +293,8 @@ def test_centre_bias_sign_and_first_selector():
     check_outputs(outputs, swapped.keep_counts)
 
 
-def test_faithful_mode_runs_and_raises_at_singular_tick():
-    masker = GMMCMSSMasking(mode='faithful', tick_every=0.5)  # one tick per call
+def test_released_masker_runs_and_raises_at_singular_tick():
+    masker = ReleasedGMMCMSSMasking(tick_every=0.5)  # one tick per call
     assert masker.cmss_variant == 'released'
     for step in range(6):
         keep = masker.keep_counts  # the tick inside forward changes the budgets of the next call
@@ -375,15 +309,15 @@ def test_faithful_mode_runs_and_raises_at_singular_tick():
     with pytest.raises(RuntimeError, match='singular curriculum tick 101'):
         masker(*make_tokens())
 
-    frozen = GMMCMSSMasking(mode='faithful', tick_every=0.5, on_singular='freeze')
+    frozen = ReleasedGMMCMSSMasking(tick_every=0.5, on_singular='freeze')
     set_state(frozen, tick=100, centres=[0.2, 0.3, 0.4], num_centres=3)
     frozen(*make_tokens())
     assert int(frozen.tick) == 101
     assert frozen.centres.tolist() == [0.2, 0.3, 0.4]
 
 
-def test_faithful_budget_violation_raises():
-    masker = GMMCMSSMasking(mode='faithful', tick_every=0.5)
+def test_released_budget_violation_raises():
+    masker = ReleasedGMMCMSSMasking(tick_every=0.5)
     set_state(masker, keep_bias=-15.0)  # valid: thermal keeps 34, RGB 4
     # Loss gap -2 at the next tick: keep_bias -35 (no lower bound in the release) gives RGB a negative budget.
     masker.update_losses(torch.tensor(0.0), torch.tensor(2.0))
@@ -409,50 +343,29 @@ def test_no_host_sync_calls_in_the_iteration_path(cmss_backend, monkeypatch):
         masker.set_progress(cur_iter, 100)
         masker(*tokens)
         masker.update_losses(torch.tensor(0.5), torch.tensor(0.4))
-        masker.log_vars()
+        masker.statistics()
     monkeypatch.undo()
     assert int(masker.tick) == 0
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def _distributed_worker(rank, world_size, port, out_dir):
-    import torch.distributed as torch_dist
+def _distributed_worker(rank, world_size, out_dir):
     from mmengine import dist
-    torch.set_num_threads(1)
-    torch_dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world_size)
-    try:
-        assert dist.get_rank() == rank and dist.get_world_size() == world_size
-        masker = GMMCMSSMasking(total_ticks=6, loss_ema=0.5, check_sync_every=1)
-        max_iters = 12
-        for cur_iter in range(max_iters):
-            tokens = make_tokens(seed=100 * rank + cur_iter)  # different data per rank
-            masker.set_progress(cur_iter, max_iters)
-            outputs = masker(*tokens)
-            check_outputs(outputs, masker.keep_counts)
-            # Different local losses per rank: the all-reduced mean drives one shared curriculum.
-            masker.update_losses(torch.tensor(1.0 + rank), torch.tensor(0.5))
-        masker.assert_rank_consistent()
-        torch.save(masker.state_dict(), os.path.join(out_dir, f'rank{rank}.pth'))
-    finally:
-        torch_dist.destroy_process_group()
+    assert dist.get_rank() == rank and dist.get_world_size() == world_size
+    masker = GMMCMSSMasking(total_ticks=6, loss_ema=0.5, check_sync_every=1)
+    max_iters = 12
+    for cur_iter in range(max_iters):
+        tokens = make_tokens(seed=100 * rank + cur_iter)  # different data per rank
+        masker.set_progress(cur_iter, max_iters)
+        outputs = masker(*tokens)
+        check_outputs(outputs, masker.keep_counts)
+        # Different local losses per rank: the all-reduced mean drives one shared curriculum.
+        masker.update_losses(torch.tensor(1.0 + rank), torch.tensor(0.5))
+    masker.assert_rank_consistent()
+    torch.save(masker.state_dict(), os.path.join(out_dir, f'rank{rank}.pth'))
 
 
 def test_two_process_gloo_state_is_identical(tmp_path):
-    import importlib
-    import sys
-
-    import torch.multiprocessing as mp
-
-    # Spawned children unpickle the worker by module name: import this file by its stem from its own folder so
-    # that the name resolves whatever pytest import mode is in use (children inherit sys.path).
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    worker = importlib.import_module(os.path.splitext(os.path.basename(__file__))[0])._distributed_worker
-    mp.spawn(worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    run_gloo(_distributed_worker, 2, str(tmp_path))
     states = [torch.load(tmp_path / f'rank{rank}.pth') for rank in range(2)]
     for key, value in states[0].items():
         assert torch.equal(value, states[1][key]), key
@@ -461,3 +374,52 @@ def test_two_process_gloo_state_is_identical(tmp_path):
     assert float(states[0]['keep_bias']) == 9.0
     # The shared GMM moved away from its init (it was fitted on both ranks' data).
     assert not torch.equal(states[0]['gmm_mean'], GMMCMSSMasking().gmm_mean)
+
+
+LEGACY_STATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'data', 'masking',
+                             'legacy_masker_states.pth')
+
+
+@pytest.mark.parametrize('name, masker_class', [('clean', GMMCMSSMasking), ('faithful', ReleasedGMMCMSSMasking)])
+def test_resume_from_a_state_written_before_the_split(name, masker_class):
+    """States written by ``GMMCMSSMasking(mode='clean'|'faithful')`` before the maskers were split (commit 499fc09).
+
+    ``tests/data/masking/legacy_masker_states.pth`` holds, per mode, the masker config, the state dict after 6 of
+    16 iterations (2 images of 64 16-d tokens from ``make_tokens``, losses (1.0, 0.6) then (0.3, 1.0) from iteration
+    8), the kept ids of iterations 6-15 and the final state. The new class loads the same keys and continues the run
+    with the same budgets, masks and curriculum.
+    """
+    legacy = torch.load(LEGACY_STATES, weights_only=True)[name]
+    masker = masker_class(**legacy['config'])
+    assert set(masker.state_dict()) == set(legacy['state'])  # the state dict layout is unchanged
+    masker.load_state_dict(legacy['state'])
+    for offset, expected in enumerate(legacy['continuation']):
+        cur_iter = 6 + offset
+        losses = (1.0, 0.6) if cur_iter < 8 else (0.3, 1.0)
+        masker.set_progress(cur_iter, 16)
+        keep = masker.keep_counts
+        assert keep == dict(rgb=int(expected['keep_rgb']), thermal=int(expected['keep_thermal'])), cur_iter
+        outputs = masker(*make_tokens(batch_size=2, dim=16, seed=cur_iter, num_tokens=64))
+        for key in ('rgb_ids_keep', 'thermal_ids_keep'):
+            assert torch.equal(outputs[key], expected[key]), (cur_iter, key)
+        masker.update_losses(torch.tensor(losses[0]), torch.tensor(losses[1]))
+    for key, value in legacy['final_state'].items():
+        torch.testing.assert_close(masker.state_dict()[key], value, rtol=1e-6, atol=1e-9, msg=key)
+
+
+def test_overlapping_masker_selects_each_modality_on_the_whole_map():
+    from mmspecgene.models.gmm_cmss_masking import OverlappingGMMCMSSMasking
+    overlapping = OverlappingGMMCMSSMasking(total_ticks=4)
+    disjoint = GMMCMSSMasking(total_ticks=4)
+    tokens = make_tokens(batch_size=8, seed=3)
+    for masker in (overlapping, disjoint):
+        masker.set_progress(0, 8)
+    outputs = overlapping(*tokens)
+    check_outputs(outputs, overlapping.keep_counts, disjoint=False)
+    overlap = ((outputs['rgb_mask'] == 0) & (outputs['thermal_mask'] == 0)).sum()
+    assert int(overlap) > 0  # both modalities follow the same sampler on the same map
+    # same draws and GMM: the first selector's picks are the disjoint masker's; the second one ignores them
+    expected = disjoint(*tokens)
+    assert torch.equal(outputs['thermal_ids_keep'], expected['thermal_ids_keep'])
+    assert not torch.equal(outputs['rgb_ids_keep'], expected['rgb_ids_keep'])
+    assert float(overlapping.statistics()['mask/overlap']) == float(overlap) / 8

@@ -1,13 +1,14 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Time GMM-CMSS masking: a plain port of the released algorithm (SPEC §5.2) vs ``GMMCMSSMasking`` (clean).
+"""Time GMM-CMSS masking: a plain port of the released algorithm vs ``GMMCMSSMasking`` (clean).
 
-The port is written from the SPEC text: CMSS with the thermal variance squared and a local max, one numpy EM step
-in the probability domain, numpy sampler draws concatenated per centre, and the greedy selection as a Python loop
-over images and slots with the 1e5/1e3 sentinels. Both run on the same tokens in the same process.
+The port follows the released code (docs/en/method.md): CMSS with the thermal variance squared and a local max, one
+numpy EM step in the probability domain, numpy sampler draws concatenated per centre, and the greedy selection as a
+Python loop over images and slots with the 1e5/1e3 sentinels. All methods run on the same tokens in the same
+process, interleaved.
 
 Example::
 
-    python tools/analysis_tools/benchmark_masking.py --batch-size 128 --iters 5
+    python tools/analysis_tools/benchmark_masking.py --batch-size 128 --iters 5 [--with-compiled]
 """
 import argparse
 import time
@@ -18,11 +19,10 @@ import torch
 import torch.nn.functional as F
 
 from mmspecgene.models import GMMCMSSMasking
-from mmspecgene.models.cmss import CMSS_BACKENDS, resolve_cmss_backend
 
 
 class ReleasedMaskingPort:
-    """Straightforward port of the released per-iteration algorithm (SPEC §5.2), numpy + torch.
+    """Straightforward port of the released per-iteration algorithm, numpy + torch.
 
     Args:
         num_tokens (int): L.
@@ -174,16 +174,10 @@ def parse_args():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--breakdown', action='store_true', help='also time the CMSS and the rest separately')
     parser.add_argument(
-        '--cmss-backend',
-        choices=CMSS_BACKENDS,
-        default='auto',
-        help='CMSS backend of the timed masker (default: auto, as in training); a masker with the eager CMSS is '
-        'always timed alongside')
-    parser.add_argument(
-        '--separate-inputs',
+        '--with-compiled',
         action='store_true',
-        help='RGB and thermal tokens in two tensors (default: the two halves of one (2B, L, D) tensor, as the '
-        'Siamese encoder produces them)')
+        help="also time the masker with cmss_backend='compiled' (torch.compile of the same CMSS function; the "
+        'first call compiles, outside the timed rounds)')
     return parser.parse_args()
 
 
@@ -199,53 +193,50 @@ def main():
     scale_thermal = torch.rand(args.batch_size, args.num_tokens, 1, generator=generator) + 0.2
     rgb_tokens = torch.randn(shape, generator=generator) * scale_rgb
     thermal_tokens = torch.randn(shape, generator=generator) * scale_thermal + 0.5 * rgb_tokens
-    if args.separate_inputs:
-        rgb_tokens, thermal_tokens = rgb_tokens.to(device), thermal_tokens.to(device)
-    else:
-        # The Siamese encoder embeds the (2B, 3, H, W) batch at once: both halves of one (2B, L, D) tensor.
-        tokens = torch.cat([rgb_tokens, thermal_tokens]).to(device)
-        rgb_tokens, thermal_tokens = tokens[:args.batch_size], tokens[args.batch_size:]
+    # The Siamese encoder embeds the (2B, 3, H, W) batch at once: both halves of one (2B, L, D) tensor.
+    tokens = torch.cat([rgb_tokens, thermal_tokens]).to(device)
+    rgb_tokens, thermal_tokens = tokens[:args.batch_size], tokens[args.batch_size:]
 
     port = ReleasedMaskingPort(num_tokens=args.num_tokens, seed=args.seed)
-    masker = GMMCMSSMasking(num_tokens=args.num_tokens, mode='clean', total_ticks=100, curriculum_seed=args.seed,
-                            cmss_backend=args.cmss_backend).to(device)
-    eager_masker = GMMCMSSMasking(num_tokens=args.num_tokens, mode='clean', total_ticks=100,
-                                  curriculum_seed=args.seed, cmss_backend='eager').to(device)
+    backends = ('eager', 'compiled') if args.with_compiled else ('eager', )
+    maskers = {
+        backend: GMMCMSSMasking(num_tokens=args.num_tokens, total_ticks=100, curriculum_seed=args.seed,
+                                cmss_backend=backend).to(device)
+        for backend in backends
+    }
     max_iters = 10**6  # no curriculum tick inside the timed iterations (one per 10^4 iterations)
     zero = torch.zeros((), device=device)
 
     def run_port(step):
         return port(rgb_tokens, thermal_tokens)
 
-    def clean_runner(clean_masker):
+    def clean_runner(masker):
 
         def run_clean(step):
-            clean_masker.set_progress(step, max_iters)
-            outputs = clean_masker(rgb_tokens, thermal_tokens)
-            clean_masker.update_losses(zero, zero)
+            masker.set_progress(step, max_iters)
+            outputs = masker(rgb_tokens, thermal_tokens)
+            masker.update_losses(zero, zero)
             return outputs
 
         return run_clean
 
-    run_clean, run_eager = clean_runner(masker), clean_runner(eager_masker)
-    # The first call of a compiled backend compiles (seconds), outside the timed rounds.
-    for name, outputs in (('released port', run_port(0)), ('mmspecgene clean', run_clean(0)),
-                          ('mmspecgene clean, eager CMSS', run_eager(0))):
+    functions = dict(port=run_port, **{backend: clean_runner(masker) for backend, masker in maskers.items()})
+    names = dict(port='released port', eager='mmspecgene clean, eager CMSS', compiled='mmspecgene clean, compiled CMSS')
+    # The first call of each method (the compile, for the compiled CMSS) is outside the timed rounds.
+    for key, function in functions.items():
+        outputs = function(0)
         overlap = int(((outputs['rgb_mask'] == 0) & (outputs['thermal_mask'] == 0)).sum())
         kept = [int((outputs[f'{m}_mask'] == 0).sum(1).min()) for m in ('rgb', 'thermal')]
-        print(f'{name}: kept rgb/thermal per image = {kept[0]}/{kept[1]}, overlap = {overlap}')
+        print(f'{names[key]}: kept rgb/thermal per image = {kept[0]}/{kept[1]}, overlap = {overlap}')
 
-    times = time_calls(dict(port=run_port, clean=run_clean, eager=run_eager), args.iters, args.warmup, device)
-    backend = resolve_cmss_backend(args.cmss_backend, rgb_tokens)
+    times = time_calls(functions, args.iters, args.warmup, device)
     print(f'device={device} threads={torch.get_num_threads()} B={args.batch_size} L={args.num_tokens} '
-          f'D={args.dim} iters={args.iters} inputs={"separate" if args.separate_inputs else "one (2B, L, D) tensor"} '
-          f'cmss_backend={args.cmss_backend} ({backend})')
-    print(f'released port                 : {times["port"]:9.2f} ms/iter')
-    print(f'mmspecgene (clean)            : {times["clean"]:9.2f} ms/iter')
-    print(f'mmspecgene (clean, eager CMSS): {times["eager"]:9.2f} ms/iter')
-    print(f'speed-up                      : {times["port"] / times["clean"]:9.2f}x '
-          f'(eager CMSS: {times["port"] / times["eager"]:.2f}x)')
+          f'D={args.dim} iters={args.iters}')
+    for key, value in times.items():
+        ratio = '' if key == 'port' else f'   speed-up {times["port"] / value:6.2f}x'
+        print(f'{names[key]:32s}: {value:9.2f} ms/iter{ratio}')
     if args.breakdown:
+        masker = maskers['eager']
         port_cmss = port.cmss(rgb_tokens, thermal_tokens)
         clean_cmss, raw_stats = masker.compute_cmss(rgb_tokens, thermal_tokens)
         parts = time_calls(
@@ -254,10 +245,10 @@ def main():
                 clean_cmss=lambda step: masker.compute_cmss(rgb_tokens, thermal_tokens),
                 port_rest=lambda step: port.mask_from_cmss(port_cmss),
                 clean_rest=lambda step: masker.mask_from_cmss(clean_cmss, raw_stats),
-                clean_log_vars=lambda step: masker.log_vars()), args.iters, args.warmup, device)
-        print('breakdown (ms/iter): CMSS port {port_cmss:.2f} / clean {clean_cmss:.2f} ({cmss_ratio:.2f}x); '
+                clean_statistics=lambda step: masker.statistics()), args.iters, args.warmup, device)
+        print('breakdown (ms/iter): CMSS port {port_cmss:.2f} / clean eager {clean_cmss:.2f} ({cmss_ratio:.2f}x); '
               'after CMSS (EM, draws, selection, outputs) port {port_rest:.2f} / clean {clean_rest:.2f} '
-              '({rest_ratio:.2f}x); clean log_vars {clean_log_vars:.2f}'.format(
+              '({rest_ratio:.2f}x); clean statistics (logging iterations only) {clean_statistics:.2f}'.format(
                   cmss_ratio=parts['port_cmss'] / parts['clean_cmss'],
                   rest_ratio=parts['port_rest'] / parts['clean_rest'],
                   **parts))

@@ -50,7 +50,10 @@ def parse_args(argv=None):
     parser.add_argument('--mask-ratio', type=float, default=0.9, help='mask ratio of both models')
     parser.add_argument('--decoder-dim', type=int, default=None, help='decoder width (tiny: 128, else 512)')
     parser.add_argument('--decoder-depth', type=int, default=None, help='decoder blocks (tiny: 2, else 4)')
-    parser.add_argument('--masker-mode', default='clean', choices=['clean', 'faithful', 'random'])
+    parser.add_argument('--masker', default='GMMCMSSMasking',
+                        choices=['GMMCMSSMasking', 'ReleasedGMMCMSSMasking', 'RandomRGBTMasking'])
+    parser.add_argument('--cmss-backend', default='eager', choices=['eager', 'compiled'],
+                        help='CMSS backend of the GMM-CMSS maskers')
     parser.add_argument('--amp', action='store_true', help='autocast (CUDA) in the training step')
     parser.add_argument('--iters', type=int, default=5, help='timed training steps')
     parser.add_argument('--warmup', type=int, default=2, help='untimed training steps')
@@ -104,6 +107,11 @@ def model_configs(args) -> Dict[str, dict]:
         decoder_depth=decoder_depth,
         decoder_num_heads=decoder_heads,
         mlp_ratio=4)
+    if args.masker == 'RandomRGBTMasking':
+        masker = dict(type=args.masker, mask_ratio=args.mask_ratio)
+    else:
+        masker = dict(type=args.masker, mask_ratio=args.mask_ratio, max_mask_ratio=min(args.mask_ratio + 0.05, 0.99),
+                      cmss_backend=args.cmss_backend)
     specgene = dict(
         type='SpecGeneMAE',
         data_preprocessor=dict(
@@ -116,11 +124,7 @@ def model_configs(args) -> Dict[str, dict]:
             arch=args.arch,
             img_size=args.img_size,
             patch_size=args.patch_size,
-            masker=dict(
-                type='GMMCMSSMasking',
-                mask_ratio=args.mask_ratio,
-                max_mask_ratio=min(args.mask_ratio + 0.05, 0.99),
-                mode=args.masker_mode)),
+            masker=masker),
         neck=dict(type='RGBTMAEDecoder', **decoder),
         head=dict(type='RGBTMAEHead', patch_size=args.patch_size, norm_pix=True))
     stock = dict(
@@ -163,22 +167,15 @@ def time_train_steps(model, data: dict, args, on_step: Callable[[int, int], None
 
 
 def benchmark_train_step(args) -> Dict[str, float]:
-    from mmengine.logging import MessageHub
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
 
     import mmspecgene.pretrain  # noqa: F401  (registers the RGBT classes)
     init_default_scope('mmpretrain')
-    hub = MessageHub.get_instance('benchmark_pretrain')
     cfgs = model_configs(args)
     device = torch.device(args.device)
     gen = torch.Generator().manual_seed(0)
     pairs = torch.randint(0, 256, (args.batch, 6, args.img_size, args.img_size), generator=gen, dtype=torch.uint8)
-
-    def set_progress(step, total):
-        hub.update_info('iter', step)
-        hub.update_info('max_iters', total)
-        hub.update_info('max_epochs', 1)
 
     results, peak_gib = {}, {}
     for name, data in (('stock', dict(inputs=pairs[:, :3].contiguous(), data_samples=None)),
@@ -189,6 +186,12 @@ def benchmark_train_step(args) -> Dict[str, float]:
         model.to(device)
         if device.type == 'cuda':
             torch.cuda.reset_peak_memory_stats(device)
+        masker = getattr(model, 'masker', None)  # RGBTMaskingHook's job in a runner
+
+        def set_progress(step, total, masker=masker):
+            if masker is not None:
+                masker.set_progress(step, total, max_epochs=1)
+
         results[name] = time_train_steps(model, data, args, set_progress)
         if device.type == 'cuda':
             peak_gib[name] = torch.cuda.max_memory_allocated(device) / 2**30

@@ -10,6 +10,9 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
+# Passes the runner's progress to the masker before every iteration and logs the masking/curriculum statistics
+# every logger interval (console: the losses plus curr/tick and the two keep budgets).
+custom_hooks = [dict(type='RGBTMaskingHook')]
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

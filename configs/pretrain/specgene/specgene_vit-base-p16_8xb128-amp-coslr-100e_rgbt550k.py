@@ -1,5 +1,5 @@
 # M-SpecGene ViT-B/16 pretraining on RGBT550K: 8 GPUs x 128 pairs = global batch 1024, AMP, 100 epochs,
-# GMM-CMSS progressive masking (clean mode). Initialise from a single-modality MAE ViT-B with
+# GMM-CMSS progressive masking (GMMCMSSMasking, the clean algorithm). Initialise from a single-modality MAE ViT-B with
 # `load_from` (weights only; never resume), see docs/en/pretrain.md.
 _base_ = [
     '../_base_/models/specgene-mae_vit-base-p16.py',

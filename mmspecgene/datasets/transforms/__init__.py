@@ -3,6 +3,7 @@
 from .crop_loading import LoadRGBTRandomResizedCrop
 from .geometric import RGBTPad, RGBTRandomResizedCrop
 from .loading import LoadRGBTImagePair
+from .modality import SelectModality
 from .modality_dropout import (CopyFillModalityDropout, MeanFillModalityDropout, NoiseFillModalityDropout,
                                add_missing_modality, modality_dropout_cfg)
 from .photometric import PairedPhotoMetricDistortion
@@ -10,6 +11,6 @@ from .wrappers import RGBOnly, ThermalOnly
 
 __all__ = [
     'LoadRGBTImagePair', 'LoadRGBTRandomResizedCrop', 'RGBTPad', 'RGBTRandomResizedCrop',
-    'PairedPhotoMetricDistortion', 'RGBOnly', 'ThermalOnly', 'MeanFillModalityDropout', 'CopyFillModalityDropout',
-    'NoiseFillModalityDropout', 'add_missing_modality', 'modality_dropout_cfg'
+    'PairedPhotoMetricDistortion', 'RGBOnly', 'ThermalOnly', 'SelectModality', 'MeanFillModalityDropout',
+    'CopyFillModalityDropout', 'NoiseFillModalityDropout', 'add_missing_modality', 'modality_dropout_cfg'
 ]

@@ -4,7 +4,8 @@ import pytest
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
 
-from mmspecgene.datasets.transforms import PairedPhotoMetricDistortion, RGBOnly, RGBTPad, ThermalOnly
+from mmspecgene.datasets.transforms import (PairedPhotoMetricDistortion, RGBOnly, RGBTPad, SelectModality,
+                                            ThermalOnly)
 
 
 class _AddOne(BaseTransform):
@@ -76,3 +77,16 @@ def test_paired_photometric_distortion_same_draw():
         assert set(params) >= {'brightness', 'contrast', 'saturation', 'hue'}
     with pytest.raises(ValueError, match='thermal_ops'):
         PairedPhotoMetricDistortion(thermal_ops=('gamma', ))
+
+
+def test_select_modality_keeps_one_half():
+    img = np.arange(2 * 3 * 6, dtype=np.uint8).reshape(2, 3, 6)
+    for modality, channels in (('rgb', slice(0, 3)), ('thermal', slice(3, 6))):
+        out = SelectModality(modality)(dict(img=img.copy(), img_path='a.jpg'))
+        assert out['img'].shape == (2, 3, 3) and out['img'].flags['C_CONTIGUOUS']
+        np.testing.assert_array_equal(out['img'], img[..., channels])
+        assert out['modality_channels'] == {modality: (0, 3)}
+    with pytest.raises(ValueError, match='modality'):
+        SelectModality('depth')
+    with pytest.raises(ValueError, match='H×W×6'):
+        SelectModality('rgb')(dict(img=img[..., :3], img_path='a.jpg'))

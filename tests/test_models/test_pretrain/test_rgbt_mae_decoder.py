@@ -221,3 +221,26 @@ def test_bad_inputs_raise():
         decoder.rgb.restore_tokens(torch.randn(1, 3, 24), torch.arange(9)[None])
     with pytest.raises(ValueError, match='not a square'):
         RGBTMAEDecoder(num_patches=15)
+
+
+def test_plain_decoder_has_no_cross_attention_and_decodes_each_modality_alone():
+    from mmspecgene.models.mae_decoder import RGBTMAEPlainDecoder
+    kwargs = dict(num_patches=16, patch_size=4, embed_dim=32, decoder_embed_dim=16, decoder_depth=1,
+                  decoder_num_heads=2)
+    torch.manual_seed(0)
+    plain = RGBTMAEPlainDecoder(**kwargs)
+    plain.init_weights()
+    crossed = RGBTMAEDecoder(**kwargs)
+    assert not any('cross_attn' in key for key in plain.state_dict())
+    assert set(plain.state_dict()) == {key for key in crossed.state_dict() if '.cross_attn.' not in key}
+    generator = torch.Generator().manual_seed(1)
+    latents = {m: torch.randn(2, 1 + 5, 32, generator=generator) for m in ('rgb', 'thermal')}
+    ids_restore = {m: torch.stack([torch.randperm(16, generator=generator) for _ in range(2)])
+                   for m in ('rgb', 'thermal')}
+    preds = plain(latents, ids_restore)
+    assert preds['rgb'].shape == preds['thermal'].shape == (2, 16, 4 * 4 * 3)
+    # the RGB prediction does not depend on the thermal latents (and vice versa for the cross decoder it does)
+    other = dict(latents, thermal=torch.randn(2, 1 + 5, 32, generator=generator))
+    torch.testing.assert_close(plain(other, ids_restore)['rgb'], preds['rgb'])
+    crossed.init_weights()
+    assert not torch.allclose(crossed(other, ids_restore)['rgb'], crossed(latents, ids_restore)['rgb'])

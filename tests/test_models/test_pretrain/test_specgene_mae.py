@@ -14,12 +14,12 @@ from mmpretrain.registry import MODELS  # noqa: E402
 import mmspecgene.pretrain  # noqa: E402,F401  (registers everything into mmpretrain)
 from mmspecgene.pretrain.algorithms import RGBTMAEViT, SpecGeneMAE  # noqa: E402
 
-SPEC_LOG_KEYS = (['mask/keep_rgb', 'mask/keep_thermal', 'mask/ratio_rgb', 'mask/ratio_thermal', 'mask/overlap',
-                  'curr/tick', 'curr/keep_bias', 'curr/centre_bias', 'curr/num_centres', 'curr/loss_ema_rgb',
-                  'curr/loss_ema_thermal', 'curr/loss_gap', 'loss_rgb', 'loss_thermal'] +
-                 [f'curr/centre_{k}' for k in range(3)] +
-                 [f'gmm/{name}_{k}' for name in ('mean', 'var', 'weight') for k in range(3)] +
-                 [f'cmss/{name}' for name in ('raw_max', 'mean', 'std', 'p05', 'p50', 'p95', 'nonfinite')])
+STATISTICS_KEYS = (['mask/keep_rgb', 'mask/keep_thermal', 'mask/ratio_rgb', 'mask/ratio_thermal', 'mask/overlap',
+                   'curr/tick', 'curr/keep_bias', 'curr/centre_bias', 'curr/num_centres', 'curr/loss_ema_rgb',
+                   'curr/loss_ema_thermal', 'curr/loss_gap'] +
+                  [f'curr/centre_{k}' for k in range(3)] +
+                  [f'gmm/{name}_{k}' for name in ('mean', 'var', 'weight') for k in range(3)] +
+                  [f'cmss/{name}' for name in ('raw_max', 'mean', 'std', 'p05', 'p50', 'p95', 'nonfinite')])
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -31,7 +31,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def tiny_cfg(mode='clean', img_size=64, patch_size=8):
+def tiny_cfg(masker='GMMCMSSMasking', img_size=64, patch_size=8):
     num_patches = (img_size // patch_size)**2
     return dict(
         type='SpecGeneMAE',
@@ -45,7 +45,8 @@ def tiny_cfg(mode='clean', img_size=64, patch_size=8):
             arch='tiny',
             img_size=img_size,
             patch_size=patch_size,
-            masker=dict(type='GMMCMSSMasking', mask_ratio=0.75, max_mask_ratio=0.8, mode=mode)),
+            masker=dict(type=masker, mask_ratio=0.75) if masker == 'RandomRGBTMasking' else dict(
+                type=masker, mask_ratio=0.75, max_mask_ratio=0.8)),
         neck=dict(
             type='RGBTMAEDecoder',
             num_patches=num_patches,
@@ -71,15 +72,14 @@ def smooth_batch(batch=2, size=64, seed=0):
     return torch.nn.functional.interpolate(coarse, size=(size, size), mode='bilinear', align_corners=False)
 
 
-def set_progress(cur_iter, max_iters, max_epochs=2):
-    hub = MessageHub.get_current_instance()
-    hub.update_info('iter', cur_iter)
-    hub.update_info('max_iters', max_iters)
-    hub.update_info('max_epochs', max_epochs)
+def set_progress(model, cur_iter, max_iters, max_epochs=2):
+    """What RGBTMaskingHook does before each iteration in a runner."""
+    model.masker.set_progress(cur_iter, max_iters, max_epochs=max_epochs)
 
 
 def test_registered_in_mmpretrain():
-    for name in ('SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking'):
+    for name in ('SpecGeneMAE', 'RGBTMAEViT', 'RGBTMAEDecoder', 'RGBTMAEHead', 'GMMCMSSMasking',
+                 'ReleasedGMMCMSSMasking', 'RandomRGBTMasking'):
         assert MODELS.get(name) is not None, name
     assert MODELS.get('SpecGeneMAE') is SpecGeneMAE
 
@@ -126,7 +126,7 @@ def test_vit_b_backbone_layout():
 
 def test_masked_forward_shapes_and_gather():
     model = build_tiny()
-    set_progress(0, 10)
+    set_progress(model, 0, 10)
     x = smooth_batch()
     latents, masks, ids_restore = model.backbone(x)
     keep = model.masker.keep_counts
@@ -137,7 +137,7 @@ def test_masked_forward_shapes_and_gather():
     # visible sets are disjoint between modalities (SPEC §5.2 item 5)
     assert ((1 - masks['rgb']) * (1 - masks['thermal'])).sum() == 0
     # the encoder ran on exactly the kept tokens (one 2B batch == per-modality runs)
-    set_progress(1, 10)
+    set_progress(model, 1, 10)
     latents, masking = model.backbone.forward_masked(x)
     tokens = model.backbone.embed_tokens(x)
     visible = {m: torch.gather(tokens[m], 1, masking[f'{m}_ids_keep'][..., None].expand(-1, -1, 192))
@@ -162,7 +162,7 @@ def test_extract_feat_per_sample_and_modality_order():
     assert not torch.allclose(feats['rgb'], feats['thermal'])
 
 
-def test_training_steps_decrease_loss_and_log_vars():
+def test_training_steps_decrease_loss_and_statistics():
     model = build_tiny()
     model.train()
     optim = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=1e-3))
@@ -171,33 +171,34 @@ def test_training_steps_decrease_loss_and_log_vars():
     steps = 14
     history = []
     for step in range(steps):
-        set_progress(step, steps, max_epochs=2)
+        set_progress(model, step, steps, max_epochs=2)
         log_vars = model.train_step(data, optim)
         history.append(float(log_vars['loss'].detach()))
     assert sum(history[-3:]) < sum(history[:3])
+    assert set(log_vars) == {'loss', 'loss_rgb', 'loss_thermal'}  # losses only
     assert model.masker.tick.item() == 2  # E = max_epochs = 2 ticks over the run
-    # every SPEC §5.5 key is logged; inactive centres are NaN, everything else finite
-    for key in SPEC_LOG_KEYS:
-        assert key in log_vars, key
-    num_centres = int(log_vars['curr/num_centres'])
-    for key, value in log_vars.items():
+    # every statistic is there; inactive centres are NaN, everything else finite
+    statistics = model.masker.statistics()
+    assert set(statistics) == set(STATISTICS_KEYS)
+    num_centres = int(statistics['curr/num_centres'])
+    for key, value in statistics.items():
         inactive = key.startswith('curr/centre_') and key != 'curr/centre_bias' and int(key[-1]) >= num_centres
         value = float(value.detach())
         assert math.isnan(value) if inactive else math.isfinite(value), key
-    assert float(log_vars['mask/overlap']) == 0
+    assert float(statistics['mask/overlap']) == 0
 
 
-def test_loss_dict_and_parse_losses_sum_only_loss_terms():
+def test_loss_dict_holds_the_two_losses_only():
     model = build_tiny()
-    set_progress(0, 5)
+    set_progress(model, 0, 5)
     x = smooth_batch(seed=3)
     losses = model.loss(x, None)
+    assert set(losses) == {'loss_rgb', 'loss_thermal'}
     assert losses['loss_rgb'].requires_grad and losses['loss_thermal'].requires_grad
-    assert 'curr/loss_gap' in losses and not losses['curr/loss_gap'].requires_grad
-    losses['curr/loss_gap'] = torch.tensor(1e3)  # must never reach the total
+    assert 'parse_losses' not in vars(SpecGeneMAE)  # mmengine's own sum of the loss terms
     total, log_vars = model.parse_losses(losses)
     torch.testing.assert_close(total, losses['loss_rgb'] + losses['loss_thermal'])
-    assert list(log_vars)[0] == 'loss'
+    assert list(log_vars) == ['loss', 'loss_rgb', 'loss_thermal']
     # the masker got the detached losses of this iteration (EMA initialised with them)
     torch.testing.assert_close(model.masker.loss_ema_rgb.float(), losses['loss_rgb'].detach())
 
@@ -207,3 +208,40 @@ def test_masked_loss_needs_progress_outside_runner():
     MessageHub.get_instance(f'test_specgene_mae_empty_{id(model)}')  # a fresh (current) hub, no runtime info
     with pytest.raises(RuntimeError, match='set_progress'):
         model.loss(smooth_batch(), None)
+
+
+def _ddp_masker_worker(rank, world_size, out_dir):
+    """Three steps of DDP training per masker, then a feature forward; every rank saves its masker state."""
+    from mmengine.model import MMDistributedDataParallel
+    states = {}
+    for name, masker in (('released', 'ReleasedGMMCMSSMasking'), ('released_broadcast', 'ReleasedGMMCMSSMasking'),
+                         ('clean', 'GMMCMSSMasking')):
+        model = build_tiny(masker=masker)
+        if name == 'released_broadcast':  # what DDP does to the per-GPU state without SpecGeneMAE's ignore list
+            del model._ddp_params_and_buffers_to_ignore
+        wrapped = MMDistributedDataParallel(model, device_ids=None)  # broadcast_buffers=True, DDP's default
+        optim = OptimWrapper(torch.optim.SGD(wrapped.parameters(), lr=1e-3))
+        for step in range(3):
+            model.masker.set_progress(step, 3, max_epochs=1)
+            uint8 = (smooth_batch(seed=10 * rank + step) * 40 + 128).clamp(0, 255).to(torch.uint8)
+            wrapped.train_step(dict(inputs=uint8, data_samples=None), optim)
+        wrapped(smooth_batch(), mode='tensor')  # a forward without masking: DDP broadcasts what it broadcasts
+        states[name] = {key: value.clone() for key, value in model.masker.state_dict().items()}
+    torch.save(states, f'{out_dir}/rank{rank}.pth')
+
+
+def test_released_masker_keeps_per_rank_state_under_ddp(tmp_path):
+    """2 gloo ranks: the released masker's per-GPU GMM survives DDP's buffer broadcast, with no user flag."""
+    from mmspecgene.testing.distributed import run_gloo
+    model = build_tiny(masker='ReleasedGMMCMSSMasking')
+    assert set(model._ddp_params_and_buffers_to_ignore) == {
+        f'backbone.masker.{name}' for name in model.masker.state_buffer_names()}
+    assert not hasattr(build_tiny(), '_ddp_params_and_buffers_to_ignore')  # clean: one state, broadcast is harmless
+    run_gloo(_ddp_masker_worker, 2, str(tmp_path))
+    ranks = [torch.load(tmp_path / f'rank{rank}.pth', weights_only=True) for rank in range(2)]
+    assert not torch.equal(ranks[0]['released']['gmm_mean'], ranks[1]['released']['gmm_mean'])
+    assert int(ranks[0]['released']['num_calls']) == int(ranks[1]['released']['num_calls']) == 3
+    # Control: with the broadcast, rank 1 would run on rank 0's GMM (the test can fail).
+    assert torch.equal(ranks[0]['released_broadcast']['gmm_mean'], ranks[1]['released_broadcast']['gmm_mean'])
+    for key, value in ranks[0]['clean'].items():  # the clean masker is rank-consistent by construction
+        assert torch.equal(value, ranks[1]['clean'][key]), key

@@ -1,6 +1,8 @@
-# M-SpecGene Siamese RGBT MAE, ViT-B/16 (SPEC §3): shared encoder run on both modalities, one GMM-CMSS masker
-# call per iteration (clean mode, SPEC §5.3), dual decoder with parallel cross-attention, per-modality
-# norm-pix losses. The curriculum length E defaults to the run's max_epochs (read from the runner).
+# M-SpecGene Siamese RGBT MAE, ViT-B/16 (docs/en/pretrain.md): shared encoder run on both modalities, one
+# GMM-CMSS masker call per iteration (the clean algorithm), dual decoder with parallel cross-attention,
+# per-modality norm-pix losses. The curriculum length E defaults to the run's max_epochs (RGBTMaskingHook passes
+# the runner's progress to the masker). Other maskers: ReleasedGMMCMSSMasking (the released algorithm) and
+# RandomRGBTMasking (plain MAE random masking).
 model = dict(
     type='SpecGeneMAE',
     data_preprocessor=dict(
@@ -20,14 +22,12 @@ model = dict(
             mask_ratio=0.90,
             max_mask_ratio=0.95,
             num_components=3,
-            total_ticks=None,  # None: one tick per epoch of the run
-            mode='clean',
+            # GMMCMSSMasking defaults: total_ticks=None (one tick per epoch of the run), loss_ema=0.98
             cmss_variant='product',
             mixture_assignment='per_image',
-            loss_ema=0.98,
             curriculum_seed=0,
             first_selector='thermal',
-            cmss_backend='auto')),  # CPU, large batches: one fused torch.compile pass; else eager torch ops
+            cmss_backend='eager')),  # 'compiled': the same CMSS function through torch.compile
     neck=dict(
         type='RGBTMAEDecoder',
         num_patches=196,
@@ -44,5 +44,5 @@ model = dict(
         patch_size=16,
         norm_pix=True,
         loss_weights=dict(rgb=1., thermal=1.)))
-# Fresh init (SPEC §3.2) lives in the modules' init_weights: Xavier-uniform Linear, LN (1, 0), tokens N(0, 0.02),
+# Fresh init lives in the modules' init_weights: Xavier-uniform Linear, LN (1, 0), tokens N(0, 0.02),
 # fixed sin-cos positions.

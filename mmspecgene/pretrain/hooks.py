@@ -1,0 +1,77 @@
+# Copyright (c) mmspecgene contributors. All rights reserved.
+"""``RGBTMaskingHook``: drives the pretraining masker from the runner and logs its statistics."""
+from typing import Optional, Sequence
+
+import torch
+from mmengine.hooks import Hook, LoggerHook
+from mmengine.model import is_model_wrapper
+from mmpretrain.registry import HOOKS
+
+DEFAULT_CONSOLE_KEYS = ('curr/tick', 'mask/keep_rgb', 'mask/keep_thermal')
+
+
+@HOOKS.register_module()
+class RGBTMaskingHook(Hook):
+    """Set the masker's progress before every training iteration; log its statistics every logging interval.
+
+    Before each iteration: ``masker.set_progress(runner.iter, runner.max_iters, runner.max_epochs)``. After the
+    iterations on which the ``LoggerHook`` logs (its interval and end-of-epoch rule), ``masker.statistics()`` is read
+    from the device once and written to the message hub (keys ``mask/``, ``curr/``, ``gmm/``, ``cmss/``) and to the
+    vis backends (local ``scalars.json``, TensorBoard, ...); ``console_keys`` also go to the console line. Nothing
+    else touches the masker's tensors from the host.
+
+    Args:
+        console_keys (Sequence[str]): at most three statistics shown on the console line with the losses.
+        interval (int, optional): logging interval when the runner has no ``LoggerHook``. Default 50.
+    """
+
+    priority = 'NORMAL'  # after the iteration: before LoggerHook (BELOW_NORMAL), which prints the console line
+
+    def __init__(self, console_keys: Sequence[str] = DEFAULT_CONSOLE_KEYS, interval: Optional[int] = None) -> None:
+        if len(console_keys) > 3:
+            raise ValueError(f'RGBTMaskingHook: console_keys={list(console_keys)}; at most three statistics go to '
+                             'the console line (all of them reach the vis backends).')
+        self.console_keys = tuple(console_keys)
+        self.interval = interval
+        self._logger_hook: Optional[LoggerHook] = None
+
+    @staticmethod
+    def masker_of(runner):
+        """The masker of the runner's model (``model.masker``, through a DDP wrapper)."""
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        masker = getattr(model, 'masker', None)
+        if masker is None:
+            raise TypeError(f'RGBTMaskingHook needs a model with a masker (SpecGeneMAE); got {type(model).__name__}.')
+        return masker
+
+    def before_run(self, runner) -> None:
+        self.masker_of(runner)
+        self._logger_hook = next((hook for hook in runner.hooks if isinstance(hook, LoggerHook)), None)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        self.masker_of(runner).set_progress(runner.iter, runner.max_iters, max_epochs=runner.max_epochs)
+
+    def _is_logging_iter(self, runner, batch_idx: int) -> bool:
+        """Whether the LoggerHook writes a log line after this iteration (its own rule)."""
+        logger = self._logger_hook
+        if logger is None:
+            return self.every_n_train_iters(runner, self.interval or 50)
+        if self.every_n_inner_iters(batch_idx, logger.interval):
+            return True
+        return self.end_of_epoch(runner.train_dataloader, batch_idx) and (
+            not logger.ignore_last or len(runner.train_dataloader) <= logger.interval)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if not self._is_logging_iter(runner, batch_idx):
+            return
+        statistics = self.masker_of(runner).statistics()
+        if not statistics:
+            return
+        names = list(statistics)
+        values = torch.stack([statistics[name].float() for name in names]).tolist()  # the one host read
+        scalars = dict(zip(names, values))
+        runner.message_hub.update_scalars(scalars)
+        for key in self.console_keys:
+            if key in scalars:
+                runner.message_hub.update_scalar(f'train/{key}', scalars[key])
+        runner.visualizer.add_scalars(scalars, step=runner.iter + 1)
