@@ -67,7 +67,7 @@ def add_mim_extension():
             else:
                 shutil.copytree(src, tar)
             if not osp.exists(tar):
-                warnings.warn(f'Cannot copy file {src}.')
+                warnings.warn(f'Cannot copy file {src}.', stacklevel=2)
 
 
 if __name__ == '__main__':

@@ -5,7 +5,8 @@ Importing this package imports no host (mmpretrain/mmdet/mmseg) and not even mme
 checks their installed versions. ``import mmspecgene.pretrain``, ``mmspecgene.det`` or
 ``mmspecgene.seg`` registers into that host's registries.
 """
-from importlib.metadata import PackageNotFoundError, version as _installed_version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _installed_version
 
 from .version import __version__, version_info
 

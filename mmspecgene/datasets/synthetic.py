@@ -52,8 +52,14 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .metainfo import (SOD_CLASSES, SOD_PALETTE, SYNTHETIC_DET_CLASSES, SYNTHETIC_DET_PALETTE, SYNTHETIC_SEG_CLASSES,
-                       SYNTHETIC_SEG_PALETTE)
+from .metainfo import (
+    SOD_CLASSES,
+    SOD_PALETTE,
+    SYNTHETIC_DET_CLASSES,
+    SYNTHETIC_DET_PALETTE,
+    SYNTHETIC_SEG_CLASSES,
+    SYNTHETIC_SEG_PALETTE,
+)
 
 SYNTHETIC_SOD_CLASSES = SOD_CLASSES
 SYNTHETIC_SOD_PALETTE = SOD_PALETTE

@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""RGBT ViTDet backbone: one shared ViT over both modalities, fused per sample (SPEC §7.1)."""
+"""RGBT ViTDet backbone: one shared ViT over both modalities, fused per sample (docs/en/method.md#detection)."""
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -18,7 +18,8 @@ class RGBTViTDet(SpecGeneViT):
 
     The (B, 6, S, S) [RGB | T] batch is split into one (2B, 3, S, S) batch [all RGB; all T], run once
     through the shared ViT, and the (2B, C, S/16, S/16) map is fused per sample into
-    (B, 2C, S/16, S/16) = [RGB feats | T feats]. Parameter names follow SPEC §6.4 (timm naming,
+    (B, 2C, S/16, S/16) = [RGB feats | T feats]. Parameter names follow docs/en/method.md#checkpoint-layouts (timm
+    naming,
     ``backbone.blocks.{i}...``), so the released fine-tuned checkpoints load without renaming.
 
     Args:

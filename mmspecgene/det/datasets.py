@@ -3,14 +3,23 @@
 import logging
 import os.path as osp
 from collections import Counter
+from typing import Optional
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
 from ..datasets.ann_checks import coco_category_labels, coco_dropped_annotations, load_coco_json
-from ..datasets.metainfo import (FLIR_CLASSES, FLIR_PALETTE, KAIST_CLASSES, LLVIP_CLASSES, PERSON_CLASSES,
-                                 PERSON_PALETTE, SYNTHETIC_DET_CLASSES, SYNTHETIC_DET_PALETTE)
+from ..datasets.metainfo import (
+    FLIR_CLASSES,
+    FLIR_PALETTE,
+    KAIST_CLASSES,
+    LLVIP_CLASSES,
+    PERSON_CLASSES,
+    PERSON_PALETTE,
+    SYNTHETIC_DET_CLASSES,
+    SYNTHETIC_DET_PALETTE,
+)
 
 MAX_LISTED = 50
 
@@ -33,8 +42,10 @@ class RGBTCocoDataset(CocoDataset):
     METAINFO = dict(classes=PERSON_CLASSES, palette=PERSON_PALETTE)
 
     def __init__(self, *args, ignore_unknown_categories: bool = False, check_category_order: bool = False,
-                 strict_annotations: bool = False, data_prefix: dict = dict(img='visible/', ir='infrared/'),
+                 strict_annotations: bool = False, data_prefix: Optional[dict] = None,
                  **kwargs):
+        if data_prefix is None:
+            data_prefix = dict(img='visible/', ir='infrared/')
         if 'ir' not in data_prefix:
             raise KeyError(f"{type(self).__name__} needs data_prefix['ir'] (thermal root), got {data_prefix}")
         self.ignore_unknown_categories = ignore_unknown_categories

@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Simple feature pyramid over the fused RGBT ViTDet map (SPEC §7.1)."""
+"""Simple feature pyramid over the fused RGBT ViTDet map (docs/en/method.md#detection)."""
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -34,7 +34,7 @@ class RGBTSimpleFPN(BaseModule):
         out_channels (int): Output channels of every level.
         num_outs (int): Number of output levels (>= 4).
         conv_cfg (dict, optional): Conv config of the ConvModules.
-        norm_cfg (dict): Norm config (fpn1 norm and all ConvModules).
+        norm_cfg (dict, optional): Norm config (fpn1 norm and all ConvModules); default ``SpecGeneLN2d``, eps 1e-5.
         act_cfg (dict, optional): Activation of the ConvModules (None as released).
         init_cfg (dict, optional): mmengine init config.
     """
@@ -45,10 +45,12 @@ class RGBTSimpleFPN(BaseModule):
                  out_channels: int = 256,
                  num_outs: int = 5,
                  conv_cfg: Optional[dict] = None,
-                 norm_cfg: dict = dict(type='SpecGeneLN2d', eps=1e-5),
+                 norm_cfg: Optional[dict] = None,
                  act_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        if norm_cfg is None:
+            norm_cfg = dict(type='SpecGeneLN2d', eps=1e-5)
         if backbone_channel % 4:
             raise ValueError(f'backbone_channel must be divisible by 4, got {backbone_channel}')
         stage_channels = [backbone_channel // 4, backbone_channel // 2, backbone_channel, backbone_channel]

@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""``KAISTMissRateMetric``: the KAIST MR^-2 protocol (SPEC §11.1) as an mmengine metric.
+"""``KAISTMissRateMetric``: the KAIST MR^-2 protocol (docs/en/method.md#evaluation-protocols) as an mmengine metric.
 
 Not registered here (``mmspecgene.evaluation`` imports no host); ``mmspecgene.det`` registers it into mmdet's
 ``METRICS``.
@@ -13,8 +13,18 @@ from mmengine.evaluator import BaseMetric
 from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger, print_log
 
-from .kaist_mr import (SUBSETS, KAISTDetections, KAISTEvalResult, evaluate_kaist, format_miss_rate_table,
-                       frame_key_from_path, load_kaist_gt, resolve_setups, write_matlab_txt, write_reference_txt)
+from .kaist_mr import (
+    SUBSETS,
+    KAISTDetections,
+    KAISTEvalResult,
+    evaluate_kaist,
+    format_miss_rate_table,
+    frame_key_from_path,
+    load_kaist_gt,
+    resolve_setups,
+    write_matlab_txt,
+    write_reference_txt,
+)
 from .sample_fields import get_field
 
 _EXPECTED = '; expected an mmdet data sample with img_path and pred_instances (bboxes, scores, labels)'

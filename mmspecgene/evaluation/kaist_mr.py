@@ -1,7 +1,8 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """KAIST multispectral pedestrian log-average miss rate (MR^-2), pure numpy.
 
-Reproduces the standard Python KAISTPed evaluator (SPEC §11.1): IoU 0.5, at most 1000 detections per image,
+Reproduces the standard Python KAISTPed evaluator (docs/en/method.md#evaluation-protocols): IoU 0.5, at most 1000
+detections per image,
 9 FPPI reference points, evaluation boundary [5, 5, 635, 507], the 4-setup list of the original evaluator
 (``'reference4'``) and the 8-setup list of its later copy (``'extended8'``), and the all / day / night subsets.
 
@@ -236,7 +237,7 @@ def load_kaist_gt(ann_file: str, person_category_id: int = 1) -> KAISTGroundTrut
             kept.append(ann)
     if len(kept) < len(annotations):
         warnings.warn(f'{ann_file}: {len(annotations) - len(kept)} annotation(s) with category_id != '
-                      f'{person_category_id} are not evaluated (as in the reference evaluator)')
+                      f'{person_category_id} are not evaluated (as in the reference evaluator)', stacklevel=2)
     columns = {
         'boxes': np.array([ann['bbox'] for ann in kept], dtype=np.float64).reshape(-1, 4),
         'heights': np.array([ann['height'] for ann in kept], dtype=np.float64),
@@ -351,7 +352,7 @@ def load_detections_json(path: str, gt: KAISTGroundTruth, person_category_id: Op
             kept.append(result)
     if len(kept) < len(results):
         warnings.warn(f'{path}: {len(results) - len(kept)} detection(s) with category_id != {person_category_id} '
-                      'are not evaluated')
+                      'are not evaluated', stacklevel=2)
     return detections_from_arrays(gt, [r['image_id'] for r in kept], [r['bbox'] for r in kept],
                                   [r['score'] for r in kept], source=str(path))
 
@@ -402,7 +403,8 @@ def _candidate_pairs(gt: KAISTGroundTruth, dets: KAISTDetections, match_thr: flo
 
 
 def gt_ignore_flags(gt: KAISTGroundTruth, setup: KAISTSetup) -> np.ndarray:
-    """(G, ) bool ignore flags of one setup, recomputed from the pristine flags (SPEC §11.1 step 3)."""
+    """(G, ) bool ignore flags of one setup, recomputed from the pristine flags (docs/en/method.md#evaluation-protocols
+    step 3)."""
     low, high = setup.height_range
     x1, y1 = gt.boxes[:, 0], gt.boxes[:, 1]
     x2, y2 = x1 + gt.boxes[:, 2], y1 + gt.boxes[:, 3]
@@ -471,7 +473,7 @@ def evaluate_kaist(gt: KAISTGroundTruth,
                    iou_thr: float = IOU_THR,
                    max_dets: int = MAX_DETS,
                    return_curves: bool = False) -> KAISTEvalResult:
-    """Log-average miss rates of ``dets`` for every setup and subset (SPEC §11.1 steps 1-9).
+    """Log-average miss rates of ``dets`` for every setup and subset (docs/en/method.md#evaluation-protocols steps 1-9).
 
     Detections are sorted by descending score within each image (stable) before matching, so their input
     order does not matter.

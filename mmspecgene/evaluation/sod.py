@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Salient-object-detection (SOD) evaluation on top of PySODMetrics (SPEC §9).
+"""Salient-object-detection (SOD) evaluation on top of PySODMetrics (docs/en/method.md#segmentation-and-sod).
 
 Host-free: numpy, cv2 and ``py_sod_metrics`` only. Maps are uint8 H×W arrays; the
 ground truth is handed to PySODMetrics binarised on the 0/255 scale, the

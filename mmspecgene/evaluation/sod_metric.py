@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""``SODMetric``: SPEC §9 / §11.4 SOD metrics inside an mmengine evaluator.
+"""``SODMetric``: docs/en/method.md#segmentation-and-sod SOD metrics inside an mmengine evaluator.
 
 Not registered here; the host layer (``mmspecgene.seg``) registers it.
 """
@@ -11,8 +11,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 
 from .sample_fields import get_field
-from .sod import (RELEASED_WF_BETA2, aggregate_records, compute_image_record,
-                  format_sod_table, load_gt)
+from .sod import RELEASED_WF_BETA2, aggregate_records, compute_image_record, format_sod_table, load_gt
 
 PRED_MODES = ('soft', 'hard')
 
@@ -29,7 +28,7 @@ def _pixel_data(sample: Any, key: str) -> Optional[torch.Tensor]:
 
 
 class SODMetric(BaseMetric):
-    """Salient-object-detection metrics computed with PySODMetrics (SPEC §9).
+    """Salient-object-detection metrics computed with PySODMetrics (docs/en/method.md#segmentation-and-sod).
 
     Per image the prediction becomes a uint8 H×W saliency map:
 

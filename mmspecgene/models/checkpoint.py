@@ -1,16 +1,16 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Checkpoint formats of M-SpecGene (SPEC §6): detection, conversion and reported loading.
+"""Checkpoint formats of M-SpecGene (docs/en/method.md#checkpoint-layouts): detection, conversion and reported loading.
 
 Formats (:data:`FORMATS`):
 
 =======================  ========================================================================
 ``released-pretrain``    mmengine checkpoint, ``state_dict`` = ``backbone.*`` (mmpretrain ViT names)
-                         + released ``neck.*`` (``decoder_*``/``…2``, shared ``neck.ln1``), §6.1
-``mmspecgene-pretrain``  same backbone, neck named by modality ``neck.{rgb,thermal}.*``, §6.2
-``det-init``             ``{'model': {...}}`` with timm / official-MAE encoder names, §6.3
-``seg-init``             flat encoder dict, mmpretrain names, final norm ``norm.*``, §6.3
-``det-finetuned``        ``state_dict`` with ``roi_head.*`` (no renaming needed), §6.4
-``seg-finetuned``        ``state_dict`` with ``decode_head.*`` (no renaming needed), §6.4
+                         + released ``neck.*`` (``decoder_*``/``…2``, shared ``neck.ln1``)
+``mmspecgene-pretrain``  same backbone, neck named by modality ``neck.{rgb,thermal}.*``
+``det-init``             ``{'model': {...}}`` with timm / official-MAE encoder names
+``seg-init``             flat encoder dict, mmpretrain names, final norm ``norm.*``
+``det-finetuned``        ``state_dict`` with ``roi_head.*`` (no renaming needed)
+``seg-finetuned``        ``state_dict`` with ``decode_head.*`` (no renaming needed)
 =======================  ========================================================================
 
 The *encoder state* (:func:`to_encoder_state`) is the common pivot: mmpretrain-named encoder keys
@@ -35,7 +35,8 @@ FORMATS = ('released-pretrain', 'mmspecgene-pretrain', 'det-init', 'seg-init', '
 PRETRAIN_FORMATS = ('released-pretrain', 'mmspecgene-pretrain', 'det-init', 'seg-init')
 FINETUNED_FORMATS = ('det-finetuned', 'seg-finetuned')
 
-# allowed lists of the backbone init loaders (SPEC §6.5), applied with ``re.match`` to backbone-local keys
+# allowed lists of the backbone init loaders (docs/en/method.md#checkpoint-layouts), applied with ``re.match`` to
+# backbone-local keys
 DET_INIT_ALLOWED_MISSING = (r'blocks\.\d+\.attn\.rel_pos_[hw]$', )
 DET_INIT_ALLOWED_UNEXPECTED = (r'cls_token$', r'norm\.(weight|bias)$', r'neck\.')
 SEG_INIT_ALLOWED_MISSING = (r'layers\.\d+\.gamma_[12]$', r'layers\.\d+\.attn\.relative_position_bias_table$',
@@ -65,7 +66,8 @@ _FROM_TIMM = (
     (r'norm\.', 'ln1.'),
 )
 
-# released neck part -> mmspecgene part; the unsuffixed branch is thermal, suffix ``2`` is RGB (SPEC §6.1/§6.2)
+# released neck part -> mmspecgene part; the unsuffixed branch is thermal, suffix ``2`` is RGB
+# (docs/en/method.md#checkpoint-layouts)
 _NECK_PARTS = OrderedDict([('decoder_embed', 'embed'), ('mask_token', 'mask_token'),
                            ('decoder_pos_embed', 'pos_embed'), ('cross_attention', 'cross_attn'),
                            ('decoder_blocks', 'blocks'), ('decoder_pred', 'pred')])
@@ -109,9 +111,10 @@ def _wrapped_state(ckpt: Mapping) -> Mapping:
 
 
 def detect_format(ckpt: Mapping) -> str:
-    """Detect the layout of a loaded checkpoint (SPEC §6.5 markers).
+    """Detect the layout of a loaded checkpoint (docs/en/method.md#checkpoint-layouts markers).
 
-    Beyond SPEC §6.5: a ``state_dict`` with ``backbone.patch_embed.projection.weight`` and no ``neck.*``
+    Beyond docs/en/method.md#checkpoint-layouts: a ``state_dict`` with ``backbone.patch_embed.projection.weight`` and
+    no ``neck.*``
     (an encoder-only pretraining checkpoint) is reported as ``mmspecgene-pretrain``.
 
     Returns:
@@ -251,7 +254,7 @@ def encoder_state_for_seg(state: Mapping,
 # ----------------------------------------------------------------------------------------- pretraining neck
 def released_to_mmspecgene(state: Mapping,
                            shared_decoder_norm: bool = True) -> 'OrderedDict[str, torch.Tensor]':
-    """Rename a released pretraining state dict (§6.1) to the mmspecgene layout (§6.2).
+    """Rename a released pretraining state dict to the mmspecgene layout (docs/en/method.md#checkpoint-layouts).
 
     ``neck.ln1`` becomes ``neck.norm`` (shared) or is duplicated into ``neck.{thermal,rgb}.norm``.
     Unknown ``neck.*`` keys raise :class:`CheckpointMismatchError`; non-neck keys pass unchanged.
@@ -284,7 +287,7 @@ def released_to_mmspecgene(state: Mapping,
 def mmspecgene_to_released(state: Mapping,
                            norm_from: Optional[str] = None,
                            logger: Optional[MMLogger] = None) -> 'OrderedDict[str, torch.Tensor]':
-    """Rename an mmspecgene pretraining state dict (§6.2) to the released layout (§6.1).
+    """Rename an mmspecgene pretraining state dict to the released layout (docs/en/method.md#checkpoint-layouts).
 
     Keeps ``backbone.<encoder key>`` and the mapped neck; everything else (e.g. curriculum buffers)
     has no place in the released layout and is left out with a warning naming it.
@@ -369,7 +372,7 @@ def convert_checkpoint(ckpt: Union[str, Mapping],
                        norm_from: Optional[str] = None,
                        shared_decoder_norm: bool = True,
                        logger: Optional[MMLogger] = None) -> dict:
-    """Convert a checkpoint between the formats of SPEC §6.5; returns the object to save.
+    """Convert a checkpoint between the formats of docs/en/method.md#checkpoint-layouts; returns the object to save.
 
     Pairs: released-pretrain <-> mmspecgene-pretrain; any pretraining format -> det-init / seg-init;
     det-init / seg-init -> mmspecgene-pretrain (encoder only, under ``backbone.``); a format to itself

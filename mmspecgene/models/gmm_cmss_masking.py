@@ -29,8 +29,18 @@ from mmengine import dist
 from torch import Tensor
 
 from .cmss import CMSS_BACKENDS, canonical_cmss_variant, cmss_stats, compute_cmss
-from .masking_ops import (KEEP_TOLERANCE, MODALITIES, assert_masks_valid, check_token_pair, greedy_select, interp,
-                          keep_count, masking_outputs, noise_generator, visible_overlap)
+from .masking_ops import (
+    KEEP_TOLERANCE,
+    MODALITIES,
+    assert_masks_valid,
+    check_token_pair,
+    greedy_select,
+    interp,
+    keep_count,
+    masking_outputs,
+    noise_generator,
+    visible_overlap,
+)
 
 MIXTURE_ASSIGNMENTS = ('per_image', 'per_token')
 SELECTORS = ('thermal', 'rgb')

@@ -1,7 +1,8 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Dual RGB/thermal MAE decoder with parallel cross-modal attention (SPEC §3.3).
+"""Dual RGB/thermal MAE decoder with parallel cross-modal attention (docs/en/method.md#pretraining-model).
 
-Host-free (torch + mmengine). Parameter layout (SPEC §6.2, ``neck.`` prefix in a full model)::
+Host-free (torch + mmengine). Parameter layout (docs/en/method.md#checkpoint-layouts, ``neck.`` prefix in a full
+model)::
 
     {rgb,thermal}.embed.{weight,bias}          (D_dec, D_enc)
     {rgb,thermal}.mask_token                   (1, 1, D_dec)
@@ -70,7 +71,7 @@ class CrossAttention(nn.Module):
 
 
 class CrossAttentionBlock(nn.Module):
-    """Pre-norm cross-attention block (SPEC §3.3).
+    """Pre-norm cross-attention block (docs/en/method.md#pretraining-model).
 
     ``x <- x + attn(ln1(x), ln1(y))``, then ``x <- x + ffn(ln2(x))``: one LayerNorm (``ln1``) normalises
     both the query stream x and the key/value stream y.
@@ -169,7 +170,7 @@ class ModalityDecoder(nn.Module):
 
 
 class RGBTMAEDecoder(BaseModule):
-    """Dual MAE decoder for RGB and thermal with parallel cross-modal attention (SPEC §3.3).
+    """Dual MAE decoder for RGB and thermal with parallel cross-modal attention (docs/en/method.md#pretraining-model).
 
     Per modality: embed the visible tokens, restore the full sequence with mask tokens and fixed sin-cos
     positions; then, from these pre-cross tokens, ``x_thermal' = CA_thermal(x_thermal, x_rgb)`` and

@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Per-modality normalised-pixel reconstruction loss of the RGBT MAE (SPEC §3.4). Host-free."""
+"""Per-modality normalised-pixel reconstruction loss of the RGBT MAE (docs/en/method.md#pretraining-model).
+Host-free."""
 from typing import Dict, Optional
 
 import torch

@@ -7,8 +7,15 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from torch import Tensor
 
-from .masking_ops import (MODALITIES, assert_masks_valid, check_token_pair, keep_count, masking_outputs,
-                          noise_generator, visible_overlap)
+from .masking_ops import (
+    MODALITIES,
+    assert_masks_valid,
+    check_token_pair,
+    keep_count,
+    masking_outputs,
+    noise_generator,
+    visible_overlap,
+)
 
 # Buffers that GMMCMSSMasking(mode='random') saved before the maskers were split; ignored when loading.
 LEGACY_GMM_BUFFERS = ('gmm_mean', 'gmm_var', 'gmm_weight', 'centres', 'num_centres', 'keep_bias', 'centre_bias',

@@ -146,7 +146,8 @@ class SpecGeneViT(BaseModule):
         global_attn_indexes (Sequence[int]): Blocks with global attention when windows are used.
         rel_pos (str): ``'none'``, ``'decomposed'`` (ViTDet) or ``'bias'`` (BEiT).
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, src_format='auto')`` loads
-            any pretraining checkpoint format (SPEC §6.5) after a fresh init, with a key report; subclasses
+            any pretraining checkpoint format (docs/en/method.md#checkpoint-layouts) after a fresh init, with a key
+            report; subclasses
             set the renaming (:meth:`adapt_encoder_state`) and the allowed missing/unexpected keys.
     """
     #: regexes of keys a pretraining checkpoint may lack / may carry in addition (downstream backbones)
@@ -275,7 +276,8 @@ class SpecGeneViT(BaseModule):
         return state
 
     def load_pretrained(self, checkpoint, src_format: str = 'auto') -> dict:
-        """Load a pretraining checkpoint (path or loaded dict, any SPEC §6.5 format) with a key report.
+        """Load a pretraining checkpoint (path or loaded dict, any docs/en/method.md#checkpoint-layouts format) with a
+        key report.
 
         Keys outside :attr:`pretrained_allowed_missing` / :attr:`pretrained_allowed_unexpected` and any
         shape mismatch raise :class:`~mmspecgene.models.checkpoint.CheckpointMismatchError`.

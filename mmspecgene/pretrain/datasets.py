@@ -28,9 +28,11 @@ class RGBTPairDataset(BaseDataset):
     """
     METAINFO = dict(modalities=('rgb', 'thermal'))
 
-    def __init__(self, *args, data_prefix: dict = dict(img_path='visible/', ir_path='infrared/'),
+    def __init__(self, *args, data_prefix: Optional[dict] = None,
                  img_suffix=('.jpg', '.png'), ir_suffix=None, check_files: bool = True,
                  backend_args: Optional[dict] = None, **kwargs):
+        if data_prefix is None:
+            data_prefix = dict(img_path='visible/', ir_path='infrared/')
         for key in ('img_path', 'ir_path'):
             if key not in data_prefix:
                 raise KeyError(f'{type(self).__name__} needs data_prefix[{key!r}], got {data_prefix}')

@@ -10,9 +10,19 @@ from ..utils.checkpoint_loader import register_local_checkpoint_loader
 from ..utils.registration import register_into
 from .backbones import RGBTViTSeg
 from .data_preprocessor import RGBTSegDataPreProcessor
-from .datasets import (FMBDataset, MVSegDataset, RGBTSegDataset, RGBTSODDataset, RGBTSyntheticSegDataset,
-                       RGBTSyntheticSODDataset, SemanticRTDataset, VIRGBT1500Dataset, VT821Dataset, VT1000Dataset,
-                       VT5000Dataset)
+from .datasets import (
+                       FMBDataset,
+                       MVSegDataset,
+                       RGBTSegDataset,
+                       RGBTSODDataset,
+                       RGBTSyntheticSegDataset,
+                       RGBTSyntheticSODDataset,
+                       SemanticRTDataset,
+                       VIRGBT1500Dataset,
+                       VT821Dataset,
+                       VT1000Dataset,
+                       VT5000Dataset,
+)
 from .hooks import RGBTSegVisualizationHook
 from .metrics import RGBTIoUMetric
 

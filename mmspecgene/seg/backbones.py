@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""RGBT ViT segmentation backbone: one shared BEiT-style ViT over both modalities (SPEC §8.1)."""
+"""RGBT ViT segmentation backbone: one shared BEiT-style ViT over both modalities
+(docs/en/method.md#segmentation-and-sod)."""
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -12,7 +13,8 @@ from mmspecgene.models.vit import SpecGeneViT, fuse_modalities, split_modalities
 
 @MODELS.register_module()
 class RGBTViTSeg(SpecGeneViT):
-    """ViT backbone for paired RGB-thermal segmentation (UperNet), parameter names per SPEC §6.4.
+    """ViT backbone for paired RGB-thermal segmentation (UperNet), parameter names per
+    docs/en/method.md#checkpoint-layouts.
 
     The (B, 6, H, W) [RGB | T] batch is split into one (2B, 3, H, W) batch [all RGB; all T] and run once
     through the shared ViT (cls token, learnable 1 x (1 + h*w) x C positions, layer scale, BEiT relative
@@ -36,7 +38,8 @@ class RGBTViTSeg(SpecGeneViT):
             every forward (not faithful to the release). The BEiT bias is still built for ``img_size``,
             so this needs a core attention that resizes the bias too.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, src_format='auto')`` loads any
-            pretraining format (SPEC §6.5) with a key report; other mmengine init configs are not accepted.
+            pretraining format (docs/en/method.md#checkpoint-layouts) with a key report; other mmengine init configs
+            are not accepted.
     """
     pretrained_allowed_missing = SEG_INIT_ALLOWED_MISSING
     pretrained_allowed_unexpected = SEG_INIT_ALLOWED_UNEXPECTED

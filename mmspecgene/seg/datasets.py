@@ -5,15 +5,23 @@ Layout: ``<root>/visible/<split>/<rel><img_suffix>``, ``<root>/infrared/<split>/
 ``<root>/labels/<split>/<rel><seg_map_suffix>``; the suffixes come from each class's METAINFO.
 """
 import os.path as osp
-from typing import List
+from typing import List, Optional
 
 from mmengine.fileio import exists
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from ..datasets.ann_checks import check_label_values
-from ..datasets.metainfo import (FMB_CLASSES, MVSEG_CLASSES, SEG_PALETTE, SEMANTICRT_CLASSES, SOD_CLASSES,
-                                 SOD_PALETTE, SYNTHETIC_SEG_CLASSES, SYNTHETIC_SEG_PALETTE)
+from ..datasets.metainfo import (
+    FMB_CLASSES,
+    MVSEG_CLASSES,
+    SEG_PALETTE,
+    SEMANTICRT_CLASSES,
+    SOD_CLASSES,
+    SOD_PALETTE,
+    SYNTHETIC_SEG_CLASSES,
+    SYNTHETIC_SEG_PALETTE,
+)
 
 
 @DATASETS.register_module()
@@ -34,8 +42,10 @@ class RGBTSegDataset(BaseSegDataset):
     LABELS_MAY_BE_IGNORED = True
     LABEL_HINT = ''
 
-    def __init__(self, *args, data_prefix: dict = dict(img_path='', ir_path='', seg_map_path=''),
+    def __init__(self, *args, data_prefix: Optional[dict] = None,
                  img_suffix=None, ir_suffix=None, seg_map_suffix=None, check_files: bool = True, **kwargs):
+        if data_prefix is None:
+            data_prefix = dict(img_path='', ir_path='', seg_map_path='')
         if 'ir_path' not in data_prefix:
             raise KeyError(f"{type(self).__name__} needs data_prefix['ir_path'] (thermal root), got {data_prefix}")
         self.ir_suffix = ir_suffix or self.METAINFO['ir_suffix']

@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Key/shape layouts of the released M-SpecGene checkpoints (SPEC §6.1, §6.3, §6.4), host-free.
+"""Key/shape layouts of the released M-SpecGene checkpoints (docs/en/method.md#checkpoint-layouts), host-free.
 
 A *layout* is an ``OrderedDict`` key -> shape. :func:`random_state_dict` fills a layout with random
 tensors (integer buffers get valid values), and the ``*_checkpoint`` functions wrap it the way the
@@ -131,7 +131,8 @@ DEFAULT_DECODER = dict(embed_dims=512, depth=4, mlp_ratio=4.)
 
 def released_pretrain_layout(arch='base', img_size: int = 224, patch_size: int = 16, in_channels: int = 3,
                              decoder: Optional[dict] = None) -> Layout:
-    """SPEC §6.1 ``state_dict`` (290 tensors for ViT-B): ``backbone.*`` + released dual-decoder ``neck.*``."""
+    """docs/en/method.md#checkpoint-layouts ``state_dict`` (290 tensors for ViT-B): ``backbone.*`` + released
+    dual-decoder ``neck.*``."""
     d = arch_dims(arch)
     dec = dict(DEFAULT_DECODER, **(decoder or {}))
     dims, ddims = d['embed_dims'], dec['embed_dims']
@@ -161,12 +162,12 @@ def released_pretrain_layout(arch='base', img_size: int = 224, patch_size: int =
 
 
 def det_transform_layout(arch='base', img_size: int = 224, patch_size: int = 16, in_channels: int = 3) -> Layout:
-    """SPEC §6.3 det-transform ``model`` dict (150 timm names for ViT-B)."""
+    """docs/en/method.md#checkpoint-layouts det-transform ``model`` dict (150 timm names for ViT-B)."""
     return encoder_layout(arch, img_size, patch_size, in_channels, naming='timm', final_norm='norm')
 
 
 def seg_transform_layout(arch='base', img_size: int = 224, patch_size: int = 16, in_channels: int = 3) -> Layout:
-    """SPEC §6.3 seg-transform flat dict: mmpretrain names, final norm ``norm``."""
+    """docs/en/method.md#checkpoint-layouts seg-transform flat dict: mmpretrain names, final norm ``norm``."""
     return encoder_layout(arch, img_size, patch_size, in_channels, naming='mmpretrain', final_norm='norm')
 
 
@@ -185,7 +186,8 @@ def det_finetuned_layout(num_classes: int,
                          roi_fc_channels: int = 1024,
                          roi_size: int = 7,
                          mask_convs: int = 4) -> Layout:
-    """SPEC §6.4 det fine-tuned ``state_dict``: ViTDet backbone, SimpleFPN, Mask R-CNN heads (C classes)."""
+    """docs/en/method.md#checkpoint-layouts det fine-tuned ``state_dict``: ViTDet backbone, SimpleFPN, Mask R-CNN heads
+    (C classes)."""
     d = arch_dims(arch)
     dims, hidden = d['embed_dims'], int(d['embed_dims'] * d['mlp_ratio'])
     head_dims = dims // d['num_heads']
@@ -248,7 +250,8 @@ def seg_finetuned_layout(num_classes: int,
                          num_pool_scales: int = 4,
                          num_ins: int = 4,
                          aux_convs: int = 1) -> Layout:
-    """SPEC §6.4 seg/SOD fine-tuned ``state_dict``: RGBTViTSeg, Feature2Pyramid, UPerHead, FCNHead (C classes)."""
+    """docs/en/method.md#checkpoint-layouts seg/SOD fine-tuned ``state_dict``: RGBTViTSeg, Feature2Pyramid, UPerHead,
+    FCNHead (C classes)."""
     layout = OrderedDict(
         ('backbone.' + k, v) for k, v in seg_backbone_layout(arch, img_size, patch_size, in_channels).items())
     fused = 2 * arch_dims(arch)['embed_dims']
@@ -316,12 +319,12 @@ def seg_transform_checkpoint(seed: int = 0, **layout_kwargs) -> 'OrderedDict[str
 
 
 def det_finetuned_checkpoint(num_classes: int, seed: int = 0, with_optimizer: bool = False, **layout_kwargs) -> dict:
-    """mmengine checkpoint with a §6.4 det ``state_dict``."""
+    """mmengine checkpoint with a docs/en/method.md#checkpoint-layouts det ``state_dict``."""
     return _mmengine_checkpoint(
         random_state_dict(det_finetuned_layout(num_classes, **layout_kwargs), seed), with_optimizer)
 
 
 def seg_finetuned_checkpoint(num_classes: int, seed: int = 0, with_optimizer: bool = False, **layout_kwargs) -> dict:
-    """mmengine checkpoint with a §6.4 seg/SOD ``state_dict``."""
+    """mmengine checkpoint with a docs/en/method.md#checkpoint-layouts seg/SOD ``state_dict``."""
     return _mmengine_checkpoint(
         random_state_dict(seg_finetuned_layout(num_classes, **layout_kwargs), seed), with_optimizer)

@@ -16,7 +16,8 @@ def register_all_modules(task: str, init_default_scope: bool = True) -> None:
         raise ValueError(f'task must be one of {tuple(TASK_SCOPES)}, got {task!r}')
     importlib.import_module(f'mmspecgene.{task}')
     if init_default_scope:
-        from mmengine.registry import DefaultScope, init_default_scope as _init
+        from mmengine.registry import DefaultScope
+        from mmengine.registry import init_default_scope as _init
         scope = TASK_SCOPES[task]
         current = DefaultScope.get_current_instance()
         if current is None or current.scope_name != scope:

@@ -10,9 +10,18 @@ import cv2
 import numpy as np
 import pytest
 
-from mmspecgene.datasets.synthetic import (SYNTHETIC_DET_CLASSES, SYNTHETIC_SEG_CLASSES, SYNTHETIC_SEG_PALETTE,
-                                           SYNTHETIC_SOD_PALETTE, is_night_index, make_all, make_det, make_pretrain,
-                                           make_seg, make_sod)
+from mmspecgene.datasets.synthetic import (
+    SYNTHETIC_DET_CLASSES,
+    SYNTHETIC_SEG_CLASSES,
+    SYNTHETIC_SEG_PALETTE,
+    SYNTHETIC_SOD_PALETTE,
+    is_night_index,
+    make_all,
+    make_det,
+    make_pretrain,
+    make_seg,
+    make_sod,
+)
 from mmspecgene.testing.scripts import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

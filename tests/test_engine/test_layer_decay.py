@@ -128,7 +128,7 @@ def test_mmseg_exclusion_equals_released_rule():
 
 
 class FakeCrossAttention(nn.Module):
-    """Layout of one released decoder cross-attention layer (SPEC §3.3)."""
+    """Layout of one released decoder cross-attention layer (docs/en/method.md#pretraining-model)."""
 
     def __init__(self, dims=16):
         super().__init__()
@@ -157,7 +157,8 @@ class FakeDecoderBranch(nn.Module):
 
 
 class FakePretrainModel(nn.Module):
-    """mmspecgene pretraining names: backbone as §6.1, neck.rgb.* / neck.thermal.* as §6.2."""
+    """mmspecgene pretraining names: backbone as docs/en/method.md#checkpoint-layouts, neck.rgb.* / neck.thermal.* as
+    docs/en/method.md#checkpoint-layouts."""
 
     def __init__(self):
         super().__init__()
@@ -169,7 +170,7 @@ class FakePretrainModel(nn.Module):
 
 
 def _released_name(name):
-    """mmspecgene pretraining name -> released name (SPEC §6.2)."""
+    """mmspecgene pretraining name -> released name (docs/en/method.md#checkpoint-layouts)."""
     parts = name.split('.')
     if parts[0] != 'neck' or parts[1] not in ('rgb', 'thermal'):
         return 'neck.ln1.' + parts[-1] if name.startswith('neck.norm.') else name

@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""KAIST MR^-2: parity with the published numbers of the standard Python KAISTPed evaluator (SPEC §11.1)."""
+"""KAIST MR^-2: parity with the published numbers of the standard Python KAISTPed evaluator
+(docs/en/method.md#evaluation-protocols)."""
 import json
 import math
 import os
@@ -13,10 +14,22 @@ import pytest
 import torch
 
 from mmspecgene.evaluation import KAISTMissRateMetric
-from mmspecgene.evaluation.kaist_mr import (KAIST_SETUPS, SETUP_LISTS, SUBSETS, KAISTDetections, evaluate_kaist,
-                                            frame_key_from_path, gt_ignore_flags, load_detections,
-                                            load_detections_json, load_detections_txt, load_kaist_gt,
-                                            resolve_setups, write_matlab_txt, write_reference_txt)
+from mmspecgene.evaluation.kaist_mr import (
+    KAIST_SETUPS,
+    SETUP_LISTS,
+    SUBSETS,
+    KAISTDetections,
+    evaluate_kaist,
+    frame_key_from_path,
+    gt_ignore_flags,
+    load_detections,
+    load_detections_json,
+    load_detections_txt,
+    load_kaist_gt,
+    resolve_setups,
+    write_matlab_txt,
+    write_reference_txt,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / 'shared' / 'data' / 'kaist_eval'
@@ -26,7 +39,7 @@ pytestmark = pytest.mark.skipif(
     not (ANN.is_file() and all(path.is_file() for path in RESULTS.values())),
     reason=f'KAIST evaluation data not found under {DATA} (expected <repo>/../shared/data/kaist_eval)')
 
-# Published MR^-2 (%), all / day / night: kaist_eval/README.md and SPEC §11.1.
+# Published MR^-2 (%), all / day / night: kaist_eval/README.md and docs/en/method.md#evaluation-protocols.
 PUBLISHED = {
     'MLPD': {
         'reasonable': (7.58, 7.96, 6.95),
@@ -79,7 +92,7 @@ def txt_to_json(txt_path, json_path):
 
 
 def test_ground_truth_facts(gt):
-    # SPEC §10.3 test-set facts.
+    # docs/en/dataset_prepare.md test-set facts.
     assert gt.num_images == 2252 and len(gt.boxes) == 4254
     assert int((~gt.is_night).sum()) == 1455 and int(gt.is_night.sum()) == 797
     assert gt.frame_keys[1454].startswith('set08') and gt.frame_keys[1455].startswith('set09')

@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""SOD evaluation (SPEC §9): evaluator, CLI and SODMetric versus PySODMetrics."""
+"""SOD evaluation (docs/en/method.md#segmentation-and-sod): evaluator, CLI and SODMetric versus PySODMetrics."""
 import json
 import warnings
 from pathlib import Path

@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Checkpoint formats (SPEC §6): layouts, auto-detection, conversions, reported loading, publishing."""
+"""Checkpoint formats (docs/en/method.md#checkpoint-layouts): layouts, auto-detection, conversions, reported loading,
+publishing."""
 import hashlib
 import os.path as osp
 import re
@@ -8,13 +9,24 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmspecgene.models.checkpoint import (DET_INIT_ALLOWED_MISSING, DET_INIT_ALLOWED_UNEXPECTED,
-                                          CheckpointMismatchError, compare_with_reference, convert_checkpoint,
-                                          detect_format,
-                                          encoder_state_for_det, encoder_state_for_seg, get_state_dict,
-                                          load_checkpoint_file, load_state_dict_with_report,
-                                          mmspecgene_to_released, publish, reference_state,
-                                          released_to_mmspecgene, to_encoder_state)
+from mmspecgene.models.checkpoint import (
+    DET_INIT_ALLOWED_MISSING,
+    DET_INIT_ALLOWED_UNEXPECTED,
+    CheckpointMismatchError,
+    compare_with_reference,
+    convert_checkpoint,
+    detect_format,
+    encoder_state_for_det,
+    encoder_state_for_seg,
+    get_state_dict,
+    load_checkpoint_file,
+    load_state_dict_with_report,
+    mmspecgene_to_released,
+    publish,
+    reference_state,
+    released_to_mmspecgene,
+    to_encoder_state,
+)
 from mmspecgene.models.layers.pos_embed import resize_pos_embed_grid
 from mmspecgene.models.vit import SpecGeneViT
 from mmspecgene.testing import checkpoint_layouts as cl

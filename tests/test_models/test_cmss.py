@@ -15,7 +15,7 @@ def make_tokens(batch_size=3, num_tokens=20, dim=32, seed=0):
 
 
 def reference_cmss(rgb, thermal, variant):
-    """Direct per-token formula of SPEC §4, float64, one token at a time."""
+    """Direct per-token formula of docs/en/method.md#cmss, float64, one token at a time."""
     rgb, thermal = rgb.double(), thermal.double()
     batch_size, num_tokens, _ = rgb.shape
     raw = torch.zeros(batch_size, num_tokens, dtype=torch.float64)

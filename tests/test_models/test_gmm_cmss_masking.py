@@ -128,7 +128,7 @@ def test_em_step_matches_sklearn():
         precisions_init=1.0 / np.array(init_var))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', ConvergenceWarning)
-        for step in range(6):
+        for _step in range(6):
             reference.fit(data)
             masker._em_step(cmss)
             torch.testing.assert_close(masker.gmm_mean, torch.from_numpy(reference.means_[:, 0]), rtol=0,

@@ -39,9 +39,9 @@ def test_det_preprocessor():
 
 def test_seg_preprocessor():
     register_all_modules('seg')
+    from mmengine.structures import PixelData
     from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
-    from mmengine.structures import PixelData
     pre = MODELS.build(dict(type='RGBTSegDataPreProcessor', mean=MEAN6, std=STD6, size=(32, 32), pad_val=0,
                             seg_pad_val=255))
     samples = []

@@ -3,8 +3,17 @@ import numpy as np
 import pytest
 import torch
 
-from mmspecgene.models.masking_ops import (assert_masks_valid, build_mask_outputs, greedy_select, interp, keep_count,
-                                           masking_outputs, mix_seed, noise_generator, visible_overlap)
+from mmspecgene.models.masking_ops import (
+    assert_masks_valid,
+    build_mask_outputs,
+    greedy_select,
+    interp,
+    keep_count,
+    masking_outputs,
+    mix_seed,
+    noise_generator,
+    visible_overlap,
+)
 
 
 def reference_greedy(cmss, noise_first, noise_second):

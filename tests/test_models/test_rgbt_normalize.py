@@ -31,7 +31,8 @@ def test_no_reversal_and_split_arguments():
 
 
 def test_official_compat_preset_is_positional_bgr():
-    """Released seg/SOD: both halves stay BGR, ImageNet R,G,B stats applied positionally (SPEC §2.5)."""
+    """Released seg/SOD: both halves stay BGR, ImageNet R,G,B stats applied positionally
+    (docs/en/method.md#released-input-conventions-and-compat-presets)."""
     img = _constant_channels()
     compat = RGBTNormalize(mean=list(IMAGENET_MEAN) * 2, std=list(IMAGENET_STD) * 2, to_rgb=(False, False))(img)
     clean = RGBTNormalize(mean=list(IMAGENET_MEAN) * 2, std=list(IMAGENET_STD) * 2, to_rgb=(True, True))(img)

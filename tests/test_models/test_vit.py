@@ -13,8 +13,14 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmspecgene.models.vit import (ARCH_ALIASES, ARCH_SETTINGS, SpecGeneViT, default_global_attn_indexes,
-                                   default_out_indices, get_arch_settings)
+from mmspecgene.models.vit import (
+    ARCH_ALIASES,
+    ARCH_SETTINGS,
+    SpecGeneViT,
+    default_global_attn_indexes,
+    default_out_indices,
+    get_arch_settings,
+)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FAMILY = dict(small='s', base='b', large='l')

@@ -1,6 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """``tools/test.py CONFIG CKPT`` with the KAIST ViT-B config and a checkpoint in the released fine-tuned layout
-(SPEC §6.4, random tensors) on the synthetic detection set.
+(docs/en/method.md#checkpoint-layouts, random tensors) on the synthetic detection set.
 
 The config stays the repository's; a two-line child config only swaps the KAISTMissRateMetric for a COCO
 metric on the synthetic json (an evaluator cannot be replaced through ``--cfg-options``). Data root,
@@ -58,7 +58,8 @@ def kaist_setup(synthetic_root, tmp_path_factory):
     options = [
         f'test_dataloader.dataset.data_root={det_root}', f'test_dataloader.dataset.ann_file={ann_file}',
         'test_dataloader.dataset.indices=4', 'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False', f'test_dataloader.dataset.pipeline.{steps.index("Resize")}.scale={size}',
+        'test_dataloader.persistent_workers=False',
+        f'test_dataloader.dataset.pipeline.{steps.index("Resize")}.scale={size}',
         f'test_dataloader.dataset.pipeline.{steps.index("RGBTPad")}.size={size}',
         f'model.data_preprocessor.batch_augments.{pads[0]}.size={size}', 'model.test_cfg.rpn.nms_pre=300',
         'model.test_cfg.rpn.max_per_img=100', 'env_cfg.dist_cfg.backend=gloo'
@@ -89,7 +90,8 @@ def test_tools_test_released_kaist_layout(kaist_setup):
 
 
 def test_tools_test_rejects_checkpoint_with_a_missing_key(kaist_setup):
-    """SPEC §6.5 / §13 #7: the fine-tuned ``load_from`` of tools/test.py is strict and names the dropped key."""
+    """docs/en/method.md#checkpoint-layouts: the fine-tuned ``load_from`` of tools/test.py is strict and names the
+    dropped key."""
     child, options, _, state, root = kaist_setup
     removed = 'roi_head.bbox_head.fc_cls.weight'
     broken_file = str(root / 'kaist_missing_key.pth')

@@ -51,7 +51,8 @@ def test_det_train_test_and_demo(tmp_path, synthetic_root):
     data = osp.join(synthetic_root, 'det') + '/'
     work = str(tmp_path / 'det')
     opts = ['--cfg-options', f'train_dataloader.dataset.data_root={data}', f'val_dataloader.dataset.data_root={data}',
-            f'test_dataloader.dataset.data_root={data}', f'val_evaluator.ann_file={data}annotations/synthetic_test.json',
+            f'test_dataloader.dataset.data_root={data}',
+            f'val_evaluator.ann_file={data}annotations/synthetic_test.json',
             f'test_evaluator.ann_file={data}annotations/synthetic_test.json', 'train_cfg.max_iters=2',
             'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
             'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0']

@@ -17,9 +17,14 @@ from torch.utils.data import Dataset
 
 from mmspecgene.testing import checkpoint_layouts as cl
 from mmspecgene.utils import checkpoint_loader
-from mmspecgene.utils.checkpoint_loader import (TRUST_ENV, UnsafeCheckpointError,
-                                                add_trust_checkpoint_code_argument, load_checkpoint_file,
-                                                load_from_local_allowlisted, register_local_checkpoint_loader)
+from mmspecgene.utils.checkpoint_loader import (
+    TRUST_ENV,
+    UnsafeCheckpointError,
+    add_trust_checkpoint_code_argument,
+    load_checkpoint_file,
+    load_from_local_allowlisted,
+    register_local_checkpoint_loader,
+)
 
 
 class WritesFile:

@@ -15,8 +15,14 @@ import os
 import os.path as osp
 import time
 
-from mmspecgene.evaluation.kaist_mr import (SUBSETS, evaluate_kaist, format_miss_rate_table, load_detections,
-                                            load_kaist_gt, resolve_setups)
+from mmspecgene.evaluation.kaist_mr import (
+    SUBSETS,
+    evaluate_kaist,
+    format_miss_rate_table,
+    load_detections,
+    load_kaist_gt,
+    resolve_setups,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -28,7 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--setups', nargs='+', default=['reference4', 'extended8'],
                         help='setup lists (reference4, extended8) and/or setup keys (default: both lists)')
     parser.add_argument('--no-faithful-quirks', action='store_true',
-                        help="do not reproduce the reference evaluator's quirks (SPEC 11.1 step 9)")
+                        help="do not reproduce the reference evaluator's quirks "
+                        '(docs/en/method.md#evaluation-protocols)')
     parser.add_argument('--plot', metavar='OUT_DIR', help='draw the MR-FPPI curves of every setup into OUT_DIR')
     return parser.parse_args(argv)
 

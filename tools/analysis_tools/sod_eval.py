@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Evaluate saved SOD saliency maps against GT maps (SPEC §9) with PySODMetrics.
+"""Evaluate saved SOD saliency maps against GT maps (docs/en/method.md#segmentation-and-sod) with PySODMetrics.
 
 Example::
 
@@ -22,8 +22,7 @@ import sys
 
 from mmengine.utils import track_iter_progress
 
-from mmspecgene.evaluation.sod import (RELEASED_WF_BETA2, SODEvaluator,
-                                       format_sod_table, pair_files)
+from mmspecgene.evaluation.sod import RELEASED_WF_BETA2, SODEvaluator, format_sod_table, pair_files
 
 
 def parse_args(argv=None):

@@ -79,8 +79,13 @@ def build_model(config: Optional[str], checkpoint: Optional[str], device: str):
     from mmpretrain.registry import MODELS
 
     import mmspecgene.pretrain  # noqa: F401  (registers the classes)
-    from mmspecgene.models.checkpoint import (detect_format, get_state_dict, load_checkpoint_file,
-                                              load_state_dict_with_report, released_to_mmspecgene)
+    from mmspecgene.models.checkpoint import (
+        detect_format,
+        get_state_dict,
+        load_checkpoint_file,
+        load_state_dict_with_report,
+        released_to_mmspecgene,
+    )
     cfg = Config.fromfile(config or DEFAULT_MODEL_CFG)
     model = MODELS.build(cfg.model)
     model.init_weights()

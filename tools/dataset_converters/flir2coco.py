@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Convert FLIR-aligned to the mmspecgene detection layout (SPEC §10.5).
+"""Convert FLIR-aligned to the mmspecgene detection layout (docs/en/dataset_prepare.md).
 
 Two inputs are accepted.
 
@@ -24,8 +24,16 @@ import argparse
 import json
 import os.path as osp
 
-from mmspecgene.datasets.converters import (IMG_EXTENSIONS, FileItem, add_common_args, convert_det_pairs, make_report,
-                                            read_list, resolve_list, write_coco_json)
+from mmspecgene.datasets.converters import (
+    IMG_EXTENSIONS,
+    FileItem,
+    add_common_args,
+    convert_det_pairs,
+    make_report,
+    read_list,
+    resolve_list,
+    write_coco_json,
+)
 from mmspecgene.datasets.metainfo import FLIR_CLASSES
 
 LIST_SUBDIRS = ('', 'ImageSets/Main', 'ImageSets')

@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Convert the raw FMB download to the mmspecgene segmentation layout (SPEC §10.8).
+"""Convert the raw FMB download to the mmspecgene segmentation layout (docs/en/dataset_prepare.md).
 
 Raw (folder names unverified, hence the options)::
 
@@ -13,8 +13,14 @@ Output::
 import argparse
 import os.path as osp
 
-from mmspecgene.datasets.converters import (add_common_args, add_reencode_arg, convert_seg_samples, folder_samples,
-                                            index_label_fn, make_report)
+from mmspecgene.datasets.converters import (
+    add_common_args,
+    add_reencode_arg,
+    convert_seg_samples,
+    folder_samples,
+    index_label_fn,
+    make_report,
+)
 from mmspecgene.datasets.metainfo import FMB_CLASSES
 
 SUFFIXES = dict(visible='.png', infrared='.png', label='.png')

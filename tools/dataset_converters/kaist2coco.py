@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Convert the raw KAIST multispectral pedestrian download to the mmspecgene layout (SPEC §10.3).
+"""Convert the raw KAIST multispectral pedestrian download to the mmspecgene layout (docs/en/dataset_prepare.md).
 
 Raw::
 
@@ -27,8 +27,17 @@ import os.path as osp
 import re
 import shutil
 
-from mmspecgene.datasets.converters import (FileItem, add_common_args, convert_det_pairs, dump_json, make_report,
-                                            read_list, resolve_list, valid_box, write_coco_json)
+from mmspecgene.datasets.converters import (
+    FileItem,
+    add_common_args,
+    convert_det_pairs,
+    dump_json,
+    make_report,
+    read_list,
+    resolve_list,
+    valid_box,
+    write_coco_json,
+)
 from mmspecgene.datasets.metainfo import KAIST_CLASSES
 
 PERSON = 'person'

@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Convert the raw LLVIP download to the mmspecgene detection layout (SPEC §10.4).
+"""Convert the raw LLVIP download to the mmspecgene detection layout (docs/en/dataset_prepare.md).
 
 Raw::
 
@@ -14,8 +14,16 @@ Output::
 import argparse
 import os.path as osp
 
-from mmspecgene.datasets.converters import (FileItem, add_common_args, convert_det_pairs, make_report, report_scan,
-                                            report_unpaired, scan_tree, write_coco_json)
+from mmspecgene.datasets.converters import (
+    FileItem,
+    add_common_args,
+    convert_det_pairs,
+    make_report,
+    report_scan,
+    report_unpaired,
+    scan_tree,
+    write_coco_json,
+)
 from mmspecgene.datasets.metainfo import LLVIP_CLASSES
 
 

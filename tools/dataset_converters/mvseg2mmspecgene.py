@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Convert the raw MVSeg download to the mmspecgene segmentation layout (SPEC §10.7).
+"""Convert the raw MVSeg download to the mmspecgene segmentation layout (docs/en/dataset_prepare.md).
 
 Raw (the visible folder name and suffix are unverified, hence the options)::
 
@@ -18,9 +18,19 @@ Nothing is re-encoded unless ``--convert-png-to-jpg`` is given: a .png frame is 
 import argparse
 import os.path as osp
 
-from mmspecgene.datasets.converters import (add_common_args, add_reencode_arg, convert_seg_samples, find_existing,
-                                            index_label_fn, make_report, read_list, report_scan, resolve_list,
-                                            scan_tree, seg_items)
+from mmspecgene.datasets.converters import (
+    add_common_args,
+    add_reencode_arg,
+    convert_seg_samples,
+    find_existing,
+    index_label_fn,
+    make_report,
+    read_list,
+    report_scan,
+    resolve_list,
+    scan_tree,
+    seg_items,
+)
 from mmspecgene.datasets.metainfo import MVSEG_CLASSES
 
 SUFFIXES = dict(visible='.jpg', infrared='.jpg', label='.png')

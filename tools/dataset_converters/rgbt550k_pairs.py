@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Build the RGBT550K pretraining pair list (SPEC §10.2).
+"""Build the RGBT550K pretraining pair list (docs/en/dataset_prepare.md).
 
 Raw::
 
@@ -22,8 +22,18 @@ import argparse
 import os
 import os.path as osp
 
-from mmspecgene.datasets.converters import (ConversionError, FileItem, add_common_args, check_sample, convert_sample,
-                                            iter_progress, make_report, report_scan, report_unpaired, scan_tree)
+from mmspecgene.datasets.converters import (
+    ConversionError,
+    FileItem,
+    add_common_args,
+    check_sample,
+    convert_sample,
+    iter_progress,
+    make_report,
+    report_scan,
+    report_unpaired,
+    scan_tree,
+)
 
 WHITESPACE_IN_PATH = 'whitespace in path'
 

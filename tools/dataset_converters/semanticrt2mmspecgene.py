@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Convert the raw SemanticRT download to the mmspecgene segmentation layout (SPEC §10.6).
+"""Convert the raw SemanticRT download to the mmspecgene segmentation layout (docs/en/dataset_prepare.md).
 
 Raw::
 
@@ -14,8 +14,18 @@ Output::
 import argparse
 import os.path as osp
 
-from mmspecgene.datasets.converters import (add_common_args, add_reencode_arg, convert_seg_samples, index_label_fn,
-                                            make_report, read_list, report_scan, resolve_list, scan_tree, seg_items)
+from mmspecgene.datasets.converters import (
+    add_common_args,
+    add_reencode_arg,
+    convert_seg_samples,
+    index_label_fn,
+    make_report,
+    read_list,
+    report_scan,
+    resolve_list,
+    scan_tree,
+    seg_items,
+)
 from mmspecgene.datasets.metainfo import SEMANTICRT_CLASSES
 
 SUFFIXES = dict(visible='.jpg', infrared='.jpg', label='.png')

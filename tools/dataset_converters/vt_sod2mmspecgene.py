@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Convert an RGB-T SOD set (VT5000, VT1000, VT821, VI-RGBT1500) to the mmspecgene SOD layout (SPEC §9, §10.9).
+"""Convert an RGB-T SOD set (VT5000, VT1000, VT821, VI-RGBT1500) to the mmspecgene SOD layout
+(docs/en/method.md#segmentation-and-sod).
 
 Raw (other layouts unverified, hence the options)::
 
@@ -11,7 +12,8 @@ Output::
     <out>/<set>/visible/<split>/<name>.jpg, <out>/<set>/infrared/<split>/<name>.jpg,
     <out>/<set>/labels/<split>/<name>.png     uint8 0/1
 
-GT handling (SPEC §9): the scale is detected by the maximum value; a 0/1 GT is copied as is (idempotent), a 0/255
+GT handling (docs/en/method.md#segmentation-and-sod): the scale is detected by the maximum value; a 0/1 GT is copied as
+is (idempotent), a 0/255
 GT is stored as GT >= 128. Values other than 0 and 255 on the 0/255 scale are reported as out of range (and
 thresholded), an error with --strict.
 """
@@ -20,8 +22,14 @@ import os.path as osp
 
 import numpy as np
 
-from mmspecgene.datasets.converters import (LabelCheck, add_common_args, add_reencode_arg, convert_seg_samples,
-                                            folder_samples, make_report)
+from mmspecgene.datasets.converters import (
+    LabelCheck,
+    add_common_args,
+    add_reencode_arg,
+    convert_seg_samples,
+    folder_samples,
+    make_report,
+)
 
 SETS = ('vt5000', 'vt1000', 'vt821', 'vi-rgbt1500')
 SUFFIXES = dict(visible='.jpg', infrared='.jpg', label='.png')

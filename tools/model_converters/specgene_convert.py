@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Convert, validate and publish M-SpecGene checkpoints (SPEC §6.5).
+"""Convert, validate and publish M-SpecGene checkpoints (docs/en/method.md#checkpoint-layouts).
 
 Examples::
 
@@ -26,9 +26,18 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS, init_default_scope
 
-from mmspecgene.models.checkpoint import (FINETUNED_FORMATS, FORMATS, compare_with_reference, convert_checkpoint,
-                                          detect_format, get_state_dict, load_checkpoint_file, publish,
-                                          reference_state, summarize_keys)
+from mmspecgene.models.checkpoint import (
+    FINETUNED_FORMATS,
+    FORMATS,
+    compare_with_reference,
+    convert_checkpoint,
+    detect_format,
+    get_state_dict,
+    load_checkpoint_file,
+    publish,
+    reference_state,
+    summarize_keys,
+)
 from mmspecgene.utils import scope_of_config
 from mmspecgene.utils.checkpoint_loader import add_trust_checkpoint_code_argument
 

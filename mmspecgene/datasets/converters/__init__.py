@@ -13,14 +13,50 @@ package does the rest:
 * :mod:`.segmentation`: label-value checks and (visible, infrared, label) samples of a segmentation / SOD split.
 """
 from .cli import add_common_args, add_reencode_arg, make_report
-from .detection import (coco_annotation, coco_categories, coco_image, convert_det_pairs, parse_voc_xml,
-                        rectangle_polygon, valid_box, write_coco_json)
-from .files import (IMG_EXTENSIONS, LINK_MODES, normalized_suffix, read_image_size, read_label, reencode_image,
-                    same_format, transfer_file, write_label)
-from .report import (BAD_LABEL, BROKEN_LINK, MISSING_ANNOTATION, MISSING_PARTNER, SIZE_MISMATCH, SUFFIX_MISMATCH,
-                     UNREADABLE, ConversionError, ConversionReport, dump_json, iter_progress)
-from .samples import (CheckedSample, FileItem, LabelCheck, LabelFn, check_sample, convert_sample, report_unpaired,
-                      write_sample)
+from .detection import (
+                        coco_annotation,
+                        coco_categories,
+                        coco_image,
+                        convert_det_pairs,
+                        parse_voc_xml,
+                        rectangle_polygon,
+                        valid_box,
+                        write_coco_json,
+)
+from .files import (
+                        IMG_EXTENSIONS,
+                        LINK_MODES,
+                        normalized_suffix,
+                        read_image_size,
+                        read_label,
+                        reencode_image,
+                        same_format,
+                        transfer_file,
+                        write_label,
+)
+from .report import (
+                        BAD_LABEL,
+                        BROKEN_LINK,
+                        MISSING_ANNOTATION,
+                        MISSING_PARTNER,
+                        SIZE_MISMATCH,
+                        SUFFIX_MISMATCH,
+                        UNREADABLE,
+                        ConversionError,
+                        ConversionReport,
+                        dump_json,
+                        iter_progress,
+)
+from .samples import (
+                        CheckedSample,
+                        FileItem,
+                        LabelCheck,
+                        LabelFn,
+                        check_sample,
+                        convert_sample,
+                        report_unpaired,
+                        write_sample,
+)
 from .segmentation import IGNORE_INDEX, convert_seg_samples, folder_samples, index_label_fn, seg_items
 from .trees import TreeScan, find_existing, read_list, report_scan, resolve_list, scan_tree
 

@@ -11,8 +11,15 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .files import (normalized_suffix, read_image_size, read_label, reencode_image, same_format, transfer_file,
-                    write_label)
+from .files import (
+    normalized_suffix,
+    read_image_size,
+    read_label,
+    reencode_image,
+    same_format,
+    transfer_file,
+    write_label,
+)
 from .report import BAD_LABEL, MISSING_PARTNER, SIZE_MISMATCH, SUFFIX_MISMATCH, UNREADABLE, ConversionReport
 
 

@@ -4,8 +4,13 @@ from .crop_loading import LoadRGBTRandomResizedCrop
 from .geometric import RGBTPad, RGBTRandomResizedCrop
 from .loading import LoadRGBTImagePair
 from .modality import SelectModality
-from .modality_dropout import (CopyFillModalityDropout, MeanFillModalityDropout, NoiseFillModalityDropout,
-                               add_missing_modality, modality_dropout_cfg)
+from .modality_dropout import (
+                               CopyFillModalityDropout,
+                               MeanFillModalityDropout,
+                               NoiseFillModalityDropout,
+                               add_missing_modality,
+                               modality_dropout_cfg,
+)
 from .photometric import PairedPhotoMetricDistortion
 from .wrappers import RGBOnly, ThermalOnly
 

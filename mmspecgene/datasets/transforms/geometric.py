@@ -43,12 +43,14 @@ class RGBTPad(BaseTransform):
                  size: Optional[Union[int, Tuple[int, int]]] = None,
                  size_divisor: Optional[int] = None,
                  pad_to_square: bool = False,
-                 pad_val: Union[int, float, dict] = dict(img=0, seg=255)):
+                 pad_val: Union[int, float, dict, None] = None):
         if isinstance(size, int):
             size = (size, size)
         if size is None and size_divisor is None and not pad_to_square:
             raise ValueError('RGBTPad needs size, size_divisor or pad_to_square')
-        if not isinstance(pad_val, dict):
+        if pad_val is None:
+            pad_val = dict(img=0, seg=255)
+        elif not isinstance(pad_val, dict):
             pad_val = dict(img=pad_val, seg=255)
         self.size = tuple(size) if size is not None else None
         self.size_divisor = size_divisor

@@ -44,7 +44,7 @@ def rgb_to_3ch(img: np.ndarray, path: str) -> np.ndarray:
     if img.dtype != np.uint8:
         raise ValueError(f'RGB image must be 8-bit, got dtype {img.dtype}: {path}')
     if img.ndim == 2:
-        warnings.warn(f'grey RGB image replicated to 3 channels: {path}')
+        warnings.warn(f'grey RGB image replicated to 3 channels: {path}', stacklevel=2)
         return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     if img.ndim == 3 and img.shape[2] == 4:
         return np.ascontiguousarray(img[..., :3])
@@ -66,7 +66,7 @@ def scale_to_uint8(img: np.ndarray, mode: str = 'percentile', low: float = 0.5, 
     else:
         raise ValueError(f'thermal_range mode must be one of {RANGE_MODES}, got {mode!r}')
     if hi <= lo:
-        warnings.warn(f'thermal range is empty (hi={hi} <= lo={lo}); output set to 0: {path}')
+        warnings.warn(f'thermal range is empty (hi={hi} <= lo={lo}); output set to 0: {path}', stacklevel=2)
         return np.zeros(img.shape, dtype=np.uint8)
     return np.round(255 * np.clip((data - lo) / (hi - lo), 0, 1)).astype(np.uint8)
 
@@ -118,7 +118,8 @@ class LoadRGBTImagePair(BaseTransform):
 
     Args:
         to_float32 (bool): Convert the stack to float32.
-        thermal_mode (str): ``'auto'`` (SPEC §2.2 table) or ``'first_channel'`` (released det compat:
+        thermal_mode (str): ``'auto'`` (docs/en/method.md#modality-conventions table) or ``'first_channel'`` (released
+        det compat:
             channel 0 of the BGR decode replicated ×3).
         thermal_grey (bool): Convert a 3-channel thermal image to luminance and replicate.
         thermal_range (dict, optional): For uint16/float thermal: ``mode`` in ``percentile`` (default,

@@ -27,17 +27,19 @@ def _is_norm(module: nn.Module) -> bool:
 
 
 def _no_decay_vitdet(name: str, leaf: str, param: nn.Parameter, owner: nn.Module, in_block: bool) -> bool:
-    """Released ViTDet rule (SPEC §7.3): norms inside backbone blocks and the position embedding."""
+    """Released ViTDet rule (docs/en/method.md#detection): norms inside backbone blocks and the position embedding."""
     return (in_block and _is_norm(owner)) or 'pos_embed' in leaf
 
 
 def _no_decay_mmseg(name: str, leaf: str, param: nn.Parameter, owner: nn.Module, in_block: bool) -> bool:
-    """Released mmseg rule (SPEC §8.3): 1-D parameters and biases; pos_embed/cls_token stay decayed."""
+    """Released mmseg rule (docs/en/method.md#segmentation-and-sod): 1-D parameters and biases; pos_embed/cls_token
+    stay decayed."""
     return param.ndim == 1 or name.endswith('.bias')
 
 
 def _no_decay_by_role(name: str, leaf: str, param: nn.Parameter, owner: nn.Module, in_block: bool) -> bool:
-    """mmspecgene rule (SPEC §3.5): norm weights and biases, every bias (incl. ``q_bias``/``v_bias``),
+    """mmspecgene rule (docs/en/method.md#pretraining-model): norm weights and biases, every bias (incl.
+    ``q_bias``/``v_bias``),
     learned tokens (``cls_token``, ``mask_token``) and absolute position embeddings."""
     return (_is_norm(owner) or leaf == 'bias' or leaf.endswith('_bias') or leaf.endswith('token')
             or leaf.endswith('pos_embed'))

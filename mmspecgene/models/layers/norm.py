@@ -14,7 +14,7 @@ class SpecGeneLN2d(nn.LayerNorm):
     It subclasses :class:`torch.nn.LayerNorm` so that role-based code (weight-decay rules,
     norm detection) sees a norm layer. ``_abbr_ = 'norm_layer'`` makes mmcv's
     ``build_norm_layer`` (and thus ``ConvModule``) name it ``norm_layer``, the key used by the
-    released ViTDet checkpoints (SPEC §6.4). Note that ``build_norm_layer`` sets ``eps=1e-5``
+    released ViTDet checkpoints (docs/en/method.md#checkpoint-layouts). Note that ``build_norm_layer`` sets ``eps=1e-5``
     unless the norm config gives ``eps`` explicitly.
 
     Args:

@@ -11,8 +11,13 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
-from mmspecgene.datasets.transforms import (CopyFillModalityDropout, MeanFillModalityDropout,
-                                            NoiseFillModalityDropout, add_missing_modality, modality_dropout_cfg)
+from mmspecgene.datasets.transforms import (
+    CopyFillModalityDropout,
+    MeanFillModalityDropout,
+    NoiseFillModalityDropout,
+    add_missing_modality,
+    modality_dropout_cfg,
+)
 from mmspecgene.models.rgbt_normalize import IMAGENET_MEAN, IMAGENET_STD, RGBTNormalize
 from mmspecgene.testing.backbone_io import BackboneCapture
 from mmspecgene.utils import register_all_modules

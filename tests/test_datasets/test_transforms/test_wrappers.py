@@ -4,8 +4,7 @@ import pytest
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
 
-from mmspecgene.datasets.transforms import (PairedPhotoMetricDistortion, RGBOnly, RGBTPad, SelectModality,
-                                            ThermalOnly)
+from mmspecgene.datasets.transforms import PairedPhotoMetricDistortion, RGBOnly, RGBTPad, SelectModality, ThermalOnly
 
 
 class _AddOne(BaseTransform):

@@ -4,7 +4,7 @@
 For each config: the model is built under the mmdet scope, the config's own train and test pipelines
 load synthetic RGBT pairs, a batch of 2 goes through ``model.train_step`` (config preprocessor, loss,
 backward and a step of the config's layer-decay optimizer) and ``model.test_step``. Per-sample checks
-(SPEC §7.3 (a)/(b), §13 #1): the thermal half that reaches the backbone for sample i is sample i's own
+(docs/en/method.md#detection (a)/(b)): the thermal half that reaches the backbone for sample i is sample i's own
 thermal image, and in eval mode the per-sample backbone features of the B = 2 batch equal the B = 1
 features.
 
@@ -42,7 +42,7 @@ SMALL_SIZE = 192
 
 
 def _size_steps(cfg):
-    """(owner, key) of every value the single det image size drives (SPEC §7.2)."""
+    """(owner, key) of every value the single det image size drives (docs/en/method.md#detection)."""
     steps = []
     for aug in cfg.model.data_preprocessor.get('batch_augments') or []:
         if aug['type'] == 'BatchFixedSizePad':

@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Det ``official-compat`` input (SPEC §2.2, §2.5): the released detectors saw [RGB | T-channel-0 x3].
+"""Det ``official-compat`` input (docs/en/method.md#modality-conventions): the released detectors saw [RGB |
+T-channel-0 x3].
 
 ``LoadRGBTImagePair(thermal_mode='first_channel')`` in the KAIST ViT-B test pipeline, followed by the
 config's ``RGBTDetDataPreprocessor`` (to_rgb=(True, True), ImageNet statistics on both halves):

@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Released detection weights (SPEC §6.3-6.5) load into the models built from the ViT-B det configs.
+"""Released detection weights (docs/en/method.md#checkpoint-layouts) load into the models built from the ViT-B det
+configs.
 
 Random-tensor checkpoints in the exact released layouts (:mod:`mmspecgene.testing.checkpoint_layouts`):
 
@@ -13,7 +14,8 @@ Random-tensor checkpoints in the exact released layouts (:mod:`mmspecgene.testin
 
 The ``load_from`` path of ``tools/test.py`` is covered in ``tests/test_tools/test_test_released_det.py``.
 
-The SPEC §6.4 shapes are also checked one by one against the fixture layout, so a wrong fixture and a wrong
+The docs/en/method.md#checkpoint-layouts shapes are also checked one by one against the fixture layout, so a wrong
+fixture and a wrong
 model cannot agree by accident.
 """
 import copy
@@ -30,8 +32,12 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
 
 from mmspecgene.models.checkpoint import CheckpointMismatchError, detect_format, load_checkpoint_file  # noqa: E402
-from mmspecgene.testing.checkpoint_layouts import (det_finetuned_checkpoint, det_finetuned_layout,  # noqa: E402
-                                                   det_transform_checkpoint, det_transform_layout)
+from mmspecgene.testing.checkpoint_layouts import (  # noqa: E402
+    det_finetuned_checkpoint,
+    det_finetuned_layout,
+    det_transform_checkpoint,
+    det_transform_layout,
+)
 from mmspecgene.utils import register_all_modules  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -57,7 +63,7 @@ def _build(config_path, part=None, backbone_init_cfg=None):
 
 
 def _spec_det_finetuned_shapes(num_classes):
-    """SPEC §6.4 table, written out (ViT-B at 960, FPN 256, Mask R-CNN heads)."""
+    """docs/en/method.md#checkpoint-layouts table, written out (ViT-B at 960, FPN 256, Mask R-CNN heads)."""
     shapes = {
         'backbone.pos_embed': (1, 197, 768),
         'backbone.patch_embed.proj.weight': (768, 3, 16, 16),
@@ -142,7 +148,7 @@ def test_det_transform_init_through_init_cfg(tmp_path):
         'misshapen': ('blocks.7.mlp.fc1.bias', lambda s: s.__setitem__('blocks.7.mlp.fc1.bias', torch.zeros(3071))),
         'extra': ('blocks.0.attn.q_bias', lambda s: s.__setitem__('blocks.0.attn.q_bias', torch.zeros(768))),
     }
-    for name, (key, edit) in cases.items():
+    for _name, (key, edit) in cases.items():
         broken = copy.copy(state)
         edit(broken)
         torch.save(dict(model=broken), path)

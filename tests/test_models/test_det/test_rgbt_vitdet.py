@@ -43,7 +43,8 @@ def _tiny_backbone(**kwargs):
 
 
 def _expected_det_keys():
-    """Backbone + neck state-dict layout of the released det checkpoints (SPEC §6.4), ViT-B at 960."""
+    """Backbone + neck state-dict layout of the released det checkpoints (docs/en/method.md#checkpoint-layouts), ViT-B
+    at 960."""
     keys = {
         'backbone.pos_embed': (1, 197, 768),
         'backbone.patch_embed.proj.weight': (768, 3, 16, 16),

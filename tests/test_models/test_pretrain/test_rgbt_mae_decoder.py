@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""RGBTMAEDecoder: SPEC §6.2 key layout, cross-attention math, parallel cross-attention, sin-cos positions."""
+"""RGBTMAEDecoder: docs/en/method.md#checkpoint-layouts key layout, cross-attention math, parallel cross-attention,
+sin-cos positions."""
 import math
 
 import numpy as np
@@ -10,7 +11,7 @@ from mmspecgene.models.mae_decoder import CrossAttentionBlock, RGBTMAEDecoder
 
 
 def released_neck_layout():
-    """SPEC §6.1 neck table (ViT-B dims), released names -> shapes."""
+    """docs/en/method.md#checkpoint-layouts neck table (ViT-B dims), released names -> shapes."""
     layout = {}
     for suffix in ('', '2'):
         layout[f'mask_token{suffix}'] = (1, 1, 512)
@@ -43,7 +44,7 @@ def released_neck_layout():
 
 
 def to_mmspecgene_name(name: str) -> str:
-    """SPEC §6.2 mapping: unsuffixed = thermal, suffix 2 = RGB; ln1 -> norm."""
+    """docs/en/method.md#checkpoint-layouts mapping: unsuffixed = thermal, suffix 2 = RGB; ln1 -> norm."""
     if name.startswith('ln1.'):
         return 'norm.' + name[len('ln1.'):]
     head, _, rest = name.partition('.')
@@ -63,7 +64,7 @@ def test_vit_b_layout_matches_spec():
     neck = RGBTMAEDecoder()
     actual = {k: tuple(v.shape) for k, v in neck.state_dict().items()}
     expected = {to_mmspecgene_name(k): v for k, v in released_neck_layout().items()}
-    assert len(expected) == len(released_neck_layout()) == 140  # SPEC §6.1: 140 neck tensors
+    assert len(expected) == len(released_neck_layout()) == 140  # docs/en/method.md#checkpoint-layouts: 140 neck tensors
     assert actual == expected
     # fixed positions are not trained, everything else is
     assert not neck.rgb.pos_embed.requires_grad and not neck.thermal.pos_embed.requires_grad
@@ -83,7 +84,7 @@ def test_separate_norms_layout():
 
 
 def reference_cross_block(block: CrossAttentionBlock, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Direct evaluation of SPEC §3.3 from the block's parameters (float64)."""
+    """Direct evaluation of docs/en/method.md#pretraining-model from the block's parameters (float64)."""
     sd = {k: v.double() for k, v in block.state_dict().items()}
     x, y = x.double(), y.double()
 
@@ -189,7 +190,8 @@ def test_restore_tokens_places_visible_tokens():
 
 
 def sincos_reference(h, w, dims):
-    """SPEC §3.2: [sin(u w_d), cos(u w_d), sin(v w_d), cos(v w_d)], u = row, v = column, cls row 0."""
+    """docs/en/method.md#pretraining-model: [sin(u w_d), cos(u w_d), sin(v w_d), cos(v w_d)], u = row, v = column, cls
+    row 0."""
     nf = dims // 4
     table = np.zeros((1 + h * w, dims))
     for token in range(h * w):

@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""RGBTMAEHead: patchify order, norm-pix target and masked loss against direct formulas (SPEC §3.4)."""
+"""RGBTMAEHead: patchify order, norm-pix target and masked loss against direct formulas
+(docs/en/method.md#pretraining-model)."""
 import numpy as np
 import pytest
 import torch

@@ -111,7 +111,8 @@ def test_vit_b_backbone_layout():
         })
     assert params == expected and len(params) == 150
     assert not backbone.pos_embed.requires_grad
-    # fixed sin-cos positions (SPEC §3.2): [sin(u w), cos(u w), sin(v w), cos(v w)], u = row, v = column
+    # fixed sin-cos positions (docs/en/method.md#pretraining-model): [sin(u w), cos(u w), sin(v w), cos(v w)], u = row,
+    # v = column
     backbone.init_weights()
     grid = np.arange(196)
     omega = 1e4**(-np.arange(192) / 192)
@@ -134,7 +135,7 @@ def test_masked_forward_shapes_and_gather():
         assert latents[modality].shape == (2, 1 + keep[modality], 192)
         assert masks[modality].shape == ids_restore[modality].shape == (2, 64)
         assert (masks[modality] == 0).sum(dim=1).tolist() == [keep[modality]] * 2
-    # visible sets are disjoint between modalities (SPEC §5.2 item 5)
+    # visible sets are disjoint between modalities (docs/en/method.md#the-released-algorithm item 5)
     assert ((1 - masks['rgb']) * (1 - masks['thermal'])).sum() == 0
     # the encoder ran on exactly the kept tokens (one 2B batch == per-modality runs)
     set_progress(model, 1, 10)

@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""The released segmentation / SOD weights fit the ViT-B configs (SPEC §6.3, §6.4).
+"""The released segmentation / SOD weights fit the ViT-B configs (docs/en/method.md#checkpoint-layouts).
 
 Random-tensor checkpoints in the exact released layouts (``mmspecgene.testing.checkpoint_layouts``):
 the fine-tuned SemanticRT (13 classes), MVSeg (26), FMB (15) and VT5000 (2) files load strictly (no

@@ -1,5 +1,5 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""RGBT segmentation backbone and UperNet base config (SPEC §6.4, §6.5, §8.1)."""
+"""RGBT segmentation backbone and UperNet base config (docs/en/method.md#checkpoint-layouts)."""
 import copy
 import os.path as osp
 import re
@@ -14,8 +14,12 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 
-from mmspecgene.models.checkpoint import (CheckpointMismatchError, convert_checkpoint,  # noqa: E402
-                                          load_state_dict_with_report, to_encoder_state)
+from mmspecgene.models.checkpoint import (  # noqa: E402
+    CheckpointMismatchError,
+    convert_checkpoint,
+    load_state_dict_with_report,
+    to_encoder_state,
+)
 from mmspecgene.models.layers.pos_embed import resize_pos_embed_grid  # noqa: E402
 from mmspecgene.seg.backbones import RGBTViTSeg  # noqa: E402
 from mmspecgene.testing import checkpoint_layouts as cl  # noqa: E402
@@ -95,7 +99,8 @@ def test_base_config_contents():
 
 
 def test_vit_b_seg_model_matches_released_layout():
-    """The ViT-B model built from the base config has exactly the SPEC §6.4 seg keys and shapes."""
+    """The ViT-B model built from the base config has exactly the docs/en/method.md#checkpoint-layouts seg keys and
+    shapes."""
     model = build_model(num_classes=26, tiny=False)
     state = model.state_dict()
     expected = cl.seg_finetuned_layout(26)

@@ -5,7 +5,7 @@ For each config under configs/seg/ and configs/sod/: the model is built under th
 BN on CPU), the config's own train and test pipelines load synthetic RGBT pairs (the config's dataset
 class, pointed at the synthetic png files), a batch of 2 goes through ``model.train_step`` (config
 preprocessor, UPerHead + FCN auxiliary losses, backward and a step of the config's layer-decay optimizer)
-and ``model.test_step`` in slide mode. Per-sample checks (SPEC §7.3 (a)/(b), §13 #1): the thermal half
+and ``model.test_step`` in slide mode. Per-sample checks (docs/en/method.md#detection (a)/(b)): the thermal half
 that reaches the backbone for sample i (in every slide window) is sample i's own preprocessed thermal
 image, and in eval mode the per-sample backbone features of the B = 2 batch equal the B = 1 features.
 The -official-compat configs differ from their clean config only by ``to_rgb=(False, False)`` and
@@ -59,7 +59,8 @@ def shrink_image_size(model_cfg, pipelines, size):
     """Scale every image size of the model and pipelines by ``size / img_size`` (in place).
 
     Asserts first that the config is consistent: backbone ``img_size`` = preprocessor ``size`` = crop =
-    slide crop = short side of the resize scales (SPEC §8.2). Returns the new size and the slide stride.
+    slide crop = short side of the resize scales (docs/en/method.md#segmentation-and-sod). Returns the new size and the
+    slide stride.
     """
     old = _pair(model_cfg.backbone.img_size)
     assert old[0] == old[1], old
@@ -122,7 +123,7 @@ def load_seg_config(path, train_root, test_root, size=SMALL_SIZE):
 
 
 def slide_windows(height, width, crop, stride):
-    """(y1, y2, x1, x2) of the slide windows, rows first (SPEC §8.2 slide inference)."""
+    """(y1, y2, x1, x2) of the slide windows, rows first (docs/en/method.md#segmentation-and-sod slide inference)."""
     rows = max(height - crop + stride[0] - 1, 0) // stride[0] + 1
     cols = max(width - crop + stride[1] - 1, 0) // stride[1] + 1
     windows = []
@@ -181,7 +182,8 @@ def test_official_compat_config_differs_only_by_the_preset(path):
     if _task(path) == 'seg':
         assert compat.val_evaluator == clean.val_evaluator and compat.test_evaluator == clean.test_evaluator
         return
-    # SOD: the released numbers were measured on hard masks with weighted-F beta^2 = 0.3 (SPEC §9)
+    # SOD: the released numbers were measured on hard masks with weighted-F beta^2 = 0.3
+    # (docs/en/method.md#segmentation-and-sod)
     register_all_modules('seg', init_default_scope=False)
     from mmseg.registry import METRICS
     for key, name in (('val_evaluator', 'vt5000'), ('test_evaluator', 'auto')):

@@ -1,4 +1,4 @@
-# FLIR-aligned (4,129 train / 1,013 test pairs, SPEC §10.5), COCO bbox mAP.
+# FLIR-aligned (4,129 train / 1,013 test pairs, docs/en/dataset_prepare.md), COCO bbox mAP.
 _base_ = './rgbt_coco_lsj.py'
 dataset_type = 'FLIRAlignedDataset'
 data_root = 'data/flir_aligned/'

@@ -1,4 +1,5 @@
-# KAIST (train-all-02 / test-all-20, SPEC §10.3), evaluated with the Python KAIST MR^-2 (all setups, day/night).
+# KAIST (train-all-02 / test-all-20, docs/en/dataset_prepare.md), evaluated with the Python KAIST MR^-2 (all setups,
+# day/night).
 _base_ = './rgbt_coco_lsj.py'
 dataset_type = 'KAISTDataset'
 data_root = 'data/kaist/'

@@ -1,4 +1,4 @@
-# LLVIP (12,025 train / 3,463 test pairs, SPEC §10.4), COCO bbox mAP.
+# LLVIP (12,025 train / 3,463 test pairs, docs/en/dataset_prepare.md), COCO bbox mAP.
 _base_ = './rgbt_coco_lsj.py'
 dataset_type = 'LLVIPDataset'
 data_root = 'data/llvip/'

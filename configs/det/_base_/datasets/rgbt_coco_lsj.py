@@ -1,4 +1,5 @@
-# Paired RGBT COCO-style detection data with LSJ at lsj_size (SPEC §7.2). One variable drives scale, crop and pad;
+# Paired RGBT COCO-style detection data with LSJ at lsj_size (docs/en/method.md#detection). One variable drives scale,
+# crop and pad;
 # the model's img_size and batch pad must equal it (asserted by tests/test_configs.py). Dataset files inherit this
 # and set the dataset class, root, annotation files and evaluator.
 dataset_type = 'RGBTCocoDataset'

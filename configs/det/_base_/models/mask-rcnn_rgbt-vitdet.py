@@ -1,9 +1,10 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-# RGBT ViTDet Mask R-CNN (SPEC §7.1) with ViT-B/16: a stock mmdet MaskRCNN whose backbone fuses RGB and thermal.
+# RGBT ViTDet Mask R-CNN (docs/en/method.md#detection) with ViT-B/16: a stock mmdet MaskRCNN whose backbone fuses RGB
+# and thermal.
 # The ViT size is `arch`; the global-attention blocks follow it (mmspecgene.models.vit.ARCH_SETTINGS). The neck
 # takes the fused [RGB | T] map, 2 x embed_dims wide; mask-rcnn_rgbt-vitdet-{s,l}.py set it for ViT-S / ViT-L.
 # `image_size` drives the backbone build size and the fixed batch pad; dataset configs that change
-# it must set every derived value again (the pipeline asserts equality, SPEC §7.2).
+# it must set every derived value again (the pipeline asserts equality, docs/en/method.md#detection).
 image_size = 960
 # LN2d with the eps that mmcv's build_norm_layer gives every norm built without an explicit eps,
 # i.e. what the released ViTDet neck/heads ran with. The class default (1e-6) applies only when
@@ -81,7 +82,7 @@ model = dict(
             num_classes=1,
             norm_cfg=norm_cfg,
             loss_mask=dict(type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))),
-    # host defaults (SPEC §7.1: only the test settings are confirmed against the release)
+    # host defaults (docs/en/method.md#detection: only the test settings are confirmed against the release)
     train_cfg=dict(
         rpn=dict(
             assigner=dict(

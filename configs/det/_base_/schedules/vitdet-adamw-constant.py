@@ -1,4 +1,5 @@
-# RGBT ViTDet optimisation (SPEC §7.3): AdamW 1e-4, wd 0.1, layer decay 0.7 over the backbone's blocks (the depth
+# RGBT ViTDet optimisation (docs/en/method.md#detection): AdamW 1e-4, wd 0.1, layer decay 0.7 over the backbone's
+# blocks (the depth
 # comes from the model), 'vitdet' decay exclusion, 250-iteration linear warm-up, then an explicitly constant LR (the
 # release's milestones lay beyond max_iters). AMP needs CUDA; CPU configs override optim_wrapper.type='OptimWrapper'.
 optim_wrapper = dict(

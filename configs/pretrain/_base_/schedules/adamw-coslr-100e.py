@@ -1,4 +1,5 @@
-# Explicit 100-epoch RGBT schedule (SPEC §3.5): AdamW 2.4e-3 at global batch 1024, linear warm-up over
+# Explicit 100-epoch RGBT schedule (docs/en/method.md#pretraining-model): AdamW 2.4e-3 at global batch 1024, linear
+# warm-up over
 # 40 epochs chained with cosine over [0, 100), replayed as written (our documented interpretation).
 optim_wrapper = dict(
     type='AmpOptimWrapper',

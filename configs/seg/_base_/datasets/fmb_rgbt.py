@@ -1,4 +1,4 @@
-# FMB (15 classes, png, SPEC §10.8): test on test/.
+# FMB (15 classes, png, docs/en/dataset_prepare.md): test on test/.
 _base_ = './rgbt_seg_768.py'
 dataset_type = 'FMBDataset'
 data_root = 'data/fmb/'

@@ -1,4 +1,4 @@
-# MVSeg (26 classes, SPEC §10.7): <seq>/<frame> relative paths; test on test/.
+# MVSeg (26 classes, docs/en/dataset_prepare.md): <seq>/<frame> relative paths; test on test/.
 _base_ = './rgbt_seg_768.py'
 dataset_type = 'MVSegDataset'
 data_root = 'data/mvseg/'

@@ -1,4 +1,5 @@
-# Paired RGBT segmentation data (SPEC §8.2): paired photometric distortion, crop 768, slide inference in the model's
+# Paired RGBT segmentation data (docs/en/method.md#segmentation-and-sod): paired photometric distortion, crop 768,
+# slide inference in the model's
 # test_cfg. Dataset files inherit this and set the dataset class and root.
 dataset_type = 'RGBTSegDataset'
 data_root = 'data/'

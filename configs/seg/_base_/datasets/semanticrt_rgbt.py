@@ -1,4 +1,4 @@
-# SemanticRT (13 classes, SPEC §10.6): train on train/, validate and test on test/.
+# SemanticRT (13 classes, docs/en/dataset_prepare.md): train on train/, validate and test on test/.
 _base_ = './rgbt_seg_768.py'
 dataset_type = 'SemanticRTDataset'
 data_root = 'data/semanticrt/'

@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-# RGBT UperNet with the shared ViT-B backbone (SPEC §8.1). The ViT size is `arch`; the four taps follow it
+# RGBT UperNet with the shared ViT-B backbone (docs/en/method.md#segmentation-and-sod). The ViT size is `arch`; the
+# four taps follow it
 # (mmspecgene.models.vit.ARCH_SETTINGS: blocks 3/5/7/11 for ViT-B). Neck and heads take the fused [RGB | T] maps,
 # 2 x embed_dims wide; upernet_rgbt-vit-{s,l}.py set these widths for ViT-S / ViT-L. Dataset configs set
 # model.decode_head.num_classes / model.auxiliary_head.num_classes from the dataset class and

@@ -1,4 +1,5 @@
-# RGBT UperNet optimisation (SPEC §8.3): fp32 OptimWrapper (the release's fp16 key was ignored), AdamW 1e-4,
+# RGBT UperNet optimisation (docs/en/method.md#segmentation-and-sod): fp32 OptimWrapper (the release's fp16 key was
+# ignored), AdamW 1e-4,
 # wd 0.05, layer decay 0.65 over the backbone's blocks (the depth comes from the model) with the 'mmseg' decay
 # exclusion; 1,500 warm-up iterations, then PolyLR(power 1) to 320k. AMP is an explicit opt-in (tools/train.py --amp).
 optim_wrapper = dict(

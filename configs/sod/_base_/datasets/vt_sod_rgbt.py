@@ -1,4 +1,5 @@
-# RGBT SOD (SPEC §9-10.9): train on VT5000 train; validate on VT5000 test; test on VT5000 test, VT1000, VT821 and
+# RGBT SOD (docs/en/method.md#segmentation-and-sod): train on VT5000 train; validate on VT5000 test; test on VT5000
+# test, VT1000, VT821 and
 # VI-RGBT1500 (one ConcatDataset; SODMetric(dataset_name='auto') reports sod/<set>/<metric> per set). Pipelines
 # are the segmentation ones (labels 0/1).
 _base_ = '../../../seg/_base_/datasets/rgbt_seg_768.py'

@@ -1,4 +1,5 @@
-# RGBT SOD optimisation (SPEC §9): as segmentation (fp32 AdamW 1e-4, layer decay 0.65, 'mmseg' exclusion),
+# RGBT SOD optimisation (docs/en/method.md#segmentation-and-sod): as segmentation (fp32 AdamW 1e-4, layer decay 0.65,
+# 'mmseg' exclusion),
 # PolyLR ending at 160k, validation and checkpoint every 1,000 iterations.
 optim_wrapper = dict(
     type='OptimWrapper',
