@@ -204,11 +204,8 @@ class RGBTExternalMatchDataset(BaseDataset):
 
     def _homography(self, entry: dict, name: str) -> np.ndarray:
         if 'homography' in entry:
-            H = np.asarray(entry['homography'], dtype=np.float64)
-            if H.shape != (3, 3) or not np.isfinite(H).all() or abs(np.linalg.det(H / np.abs(H).max())) < 1e-12:
-                raise ValueError(f'{name}: degenerate homography {entry["homography"]!r} (need a finite, '
-                                 'non-singular 3x3 matrix)')
-            return H
+            # the image sizes are unknown here: LoadRGBTMatchPair checks the corners when it loads the pair
+            return check_homography(entry['homography'], None, f'{name}: homography')
         if 'correspondences' not in entry:
             raise KeyError(f'{name}: give "homography" or "correspondences"')
         corr = np.asarray(entry['correspondences'], dtype=np.float64)

@@ -84,10 +84,11 @@ def warp_points(H: np.ndarray, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_homography(H, size: Tuple[int, int], name: str, max_area_ratio: float = 25.0) -> np.ndarray:
+def check_homography(H, size: Optional[Tuple[int, int]], name: str, max_area_ratio: float = 25.0) -> np.ndarray:
     """Validate a ground-truth homography of a ``(w, h)`` image and return it as (3, 3) float64.
 
-    Raises ``ValueError`` naming ``name`` when ``H`` is not a finite 3x3 matrix, is singular, sends an image corner
+    Raises ``ValueError`` naming ``name`` when ``H`` is not a finite 3x3 matrix, is singular or (checked only with
+    a ``size``) sends an image corner
     behind the camera (to infinity or through the horizon), folds the image (non-convex or flipped corner quad) or
     shrinks/grows its area by more than ``max_area_ratio``.
     """
@@ -100,6 +101,8 @@ def check_homography(H, size: Tuple[int, int], name: str, max_area_ratio: float 
     scale = np.abs(mat).max()
     if scale == 0 or abs(np.linalg.det(mat / scale)) < 1e-12:
         raise ValueError(f'{name}: degenerate (singular) homography {mat.tolist()}')
+    if size is None:
+        return mat
     corners = image_corners(size)
     depth = np.concatenate([corners, np.ones((4, 1))], axis=1) @ mat[2]
     if not ((depth > 0).all() or (depth < 0).all()):
