@@ -57,6 +57,8 @@ def _random_head_checkpoint(trained: str, out: str) -> None:
     from mmengine.config import Config
     from mmengine.registry import MODELS
 
+    from mmspecgene.utils import register_all_modules
+    register_all_modules('match')
     cfg = Config.fromfile(osp.join(REPO, CFG))
     torch.manual_seed(1)
     fresh = MODELS.build(cfg.model)
