@@ -109,3 +109,29 @@ def test_layer_decay_uses_the_backbone_depths():
     assert lr['backbone.layers.3.attn.qkv.weight'] == pytest.approx(1e-3 * 0.5)
     assert lr['coarse_transformer.layers.0.q_proj.weight'] == pytest.approx(1e-3)
     assert lr['fine_branch.stem.0.weight'] == pytest.approx(1e-3)
+
+
+def test_fine_cells_sit_on_the_patch_centres():
+    """With the fine branch reduced to a 4x4 block mean of an x-ramp, fine cell k reads pixel 4k + 7.5: cell 4i is
+    the centre of ViT patch i, where kornia centres the fine window of coarse cell i."""
+    import torch.nn as nn
+
+    from mmspecgene.match.matcher import FineFeatureBranch
+    branch = FineFeatureBranch(coarse_channels=8, out_channels=4).eval()
+    with torch.no_grad():
+        for module in branch.modules():
+            if isinstance(module, nn.Conv2d):
+                module.weight.zero_()
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, nn.BatchNorm2d):
+                module.reset_running_stats()
+        branch.stem[0].weight[0, 0] = 1 / 16  # block mean of channel 0
+        branch.stem[3].weight[0, 0, 1, 1] = 1  # identity 3x3 convs
+        branch.fuse[0].weight[0, 0, 1, 1] = 1
+        branch.fuse[3].weight[0, 0, 0, 0] = 1
+        images = torch.zeros(1, 3, 48, 64)
+        images[:, 0] = torch.arange(64, dtype=torch.float32)  # value = x coordinate of the pixel centre
+        fine = branch(images, torch.zeros(1, 8, 3, 4))
+    cells = torch.arange(13, dtype=torch.float32)  # the cells whose block lies inside the image
+    torch.testing.assert_close(fine[0, 0, 5, :13], 4 * cells + 7.5, rtol=0, atol=1e-2)
