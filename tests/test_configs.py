@@ -7,6 +7,7 @@ import glob
 import os.path as osp
 from collections import Counter
 
+import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.dataset import Compose
@@ -60,7 +61,7 @@ def _sample_pair(task, root):
     if task == 'pretrain':
         rgb = glob.glob(osp.join(root, 'pretrain', 'visible', '**', '*.jpg'), recursive=True)[0]
         return rgb, rgb.replace(osp.join('pretrain', 'visible'), osp.join('pretrain', 'infrared'))
-    sub = dict(det=('det', 'test', '*.jpg'), seg=('seg', 'val', '*.png'))[task]
+    sub = dict(det=('det', 'test', '*.jpg'), seg=('seg', 'val', '*.png'), match=('det', 'test', '*.jpg'))[task]
     rgb = sorted(glob.glob(osp.join(root, sub[0], 'visible', sub[1], sub[2])))[0]
     return rgb, rgb.replace(osp.join(sub[0], 'visible'), osp.join(sub[0], 'infrared'))
 
@@ -92,7 +93,10 @@ def test_config_builds(path, synthetic_root):
         pipeline_cfg = dataset_cfg.get('pipeline') or dataset_cfg.datasets[0].pipeline
         steps = [s for s in copy.deepcopy(pipeline_cfg) if s['type'] != 'LoadAnnotations']
         rgb, ir = _sample_pair(SCOPE_TASK[scope], synthetic_root)
-        packed = Compose(steps)(dict(img_path=rgb, ir_path=ir, img_id=0))
+        info = dict(img_path=rgb, ir_path=ir, img_id=0)
+        if task == 'match':  # matching test pipelines warp by the pair's fixed homography (from homography_file)
+            info.update(warp_homography=np.eye(3), warp_modality='thermal')
+        packed = Compose(steps)(info)
         single_modality = any(step['type'] == 'SelectModality' for step in steps)  # e.g. the stage-0 MAE configs
         assert packed['inputs'].shape[0] == (3 if single_modality else 6)
         assert packed['data_samples'].ir_path == ir

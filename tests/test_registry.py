@@ -27,6 +27,7 @@ def test_import_mmspecgene_imports_no_host():
     ('pretrain', 'mmpretrain', ('mmdet', 'mmseg')),
     ('det', 'mmdet', ('mmseg', 'mmpretrain')),
     ('seg', 'mmseg', ('mmdet', 'mmpretrain')),
+    ('match', 'mmengine', ('mmdet', 'mmseg', 'mmpretrain')),
 ])
 def test_task_package_needs_only_its_host(task, host, others):
     """With the other hosts made unimportable, the task package still imports and registers."""
@@ -58,6 +59,13 @@ EXPECTED = dict(
                   OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
                   TRANSFORMS=['LoadRGBTImagePair', 'RGBTRandomResizedCrop', 'LoadRGBTRandomResizedCrop',
                               'SelectModality']),
+    match=dict(MODELS=['RGBTMatcher', 'RGBTViTMatch', 'RGBTMatchDataPreprocessor'],
+               DATASETS=['RGBTMatchDataset', 'RGBTExternalMatchDataset'],
+               METRICS=['RGBTMatchingMetric'],
+               OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
+               LOOPS=['IterBasedTrainLoop'],
+               TRANSFORMS=['LoadRGBTMatchPair', 'RGBTHomographyWarp', 'RGBTRandomHomographyWarp',
+                           'PackRGBTMatchInputs', 'LoadRGBTImagePair']),
 )
 
 

@@ -2,14 +2,14 @@
 """Register a task's modules and set its host as the default scope (notebooks, tests, scripts)."""
 import importlib
 
-TASK_SCOPES = dict(pretrain='mmpretrain', det='mmdet', seg='mmseg')
+TASK_SCOPES = dict(pretrain='mmpretrain', det='mmdet', seg='mmseg', match='mmspecgene')
 
 
 def register_all_modules(task: str, init_default_scope: bool = True) -> None:
     """Import ``mmspecgene.<task>`` (registers into its host) and optionally set the host scope.
 
     Args:
-        task (str): ``'pretrain'``, ``'det'`` or ``'seg'``.
+        task (str): ``'pretrain'``, ``'det'``, ``'seg'`` or ``'match'`` (the ``mmspecgene`` scope).
         init_default_scope (bool): Also make the host the default registry scope.
     """
     if task not in TASK_SCOPES:
