@@ -99,11 +99,13 @@ class RGBTMatchDataset(BaseDataset):
     """
     METAINFO = dict(modalities=('rgb', 'thermal'), task='match')
 
-    def __init__(self, *args, data_prefix: dict = dict(img_path='visible/', ir_path='infrared/'),
+    def __init__(self, *args, data_prefix: Optional[dict] = None,
                  img_suffix=('.jpg', '.png'), homography_file: Optional[str] = None,
                  img_size: Optional[Sequence[int]] = None, homography_seed: int = 0,
                  homography_ranges: Optional[dict] = None, swap_prob: float = 0.0, check_files: bool = True,
                  **kwargs):
+        if data_prefix is None:
+            data_prefix = dict(img_path='visible/', ir_path='infrared/')
         for key in ('img_path', 'ir_path'):
             if key not in data_prefix:
                 raise KeyError(f'{type(self).__name__} needs data_prefix[{key!r}], got {data_prefix}')
@@ -193,8 +195,10 @@ class RGBTExternalMatchDataset(BaseDataset):
     """
     METAINFO = dict(modalities=('rgb', 'thermal'), task='match')
 
-    def __init__(self, *args, data_prefix: dict = dict(img_path='visible/', ir_path='infrared/'),
+    def __init__(self, *args, data_prefix: Optional[dict] = None,
                  max_fit_error: float = 3.0, check_files: bool = True, **kwargs):
+        if data_prefix is None:
+            data_prefix = dict(img_path='visible/', ir_path='infrared/')
         for key in ('img_path', 'ir_path'):
             if key not in data_prefix:
                 raise KeyError(f'{type(self).__name__} needs data_prefix[{key!r}], got {data_prefix}')
