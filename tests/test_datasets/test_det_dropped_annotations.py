@@ -6,33 +6,19 @@ import logging
 import os.path as osp
 
 import pytest
-from mmengine.logging import MMLogger
 
 from mmspecgene.datasets.ann_checks import degenerate_reason
+from mmspecgene.testing.logs import captured_log_records
 from mmspecgene.utils import register_all_modules
-
-
-class _Records(logging.Handler):
-
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
 
 
 def _build(root, ann_file, **kwargs):
     register_all_modules('det')
     from mmdet.registry import DATASETS
-    logger, handler = MMLogger.get_current_instance(), _Records()
-    logger.addHandler(handler)
-    try:
+    with captured_log_records() as records:
         dataset = DATASETS.build(dict(type='RGBTSyntheticDetDataset', data_root=root, ann_file=ann_file,
                                       data_prefix=dict(img='visible/', ir='infrared/'), pipeline=[], **kwargs))
-    finally:
-        logger.removeHandler(handler)
-    return dataset, handler.records
+    return dataset, records
 
 
 @pytest.fixture

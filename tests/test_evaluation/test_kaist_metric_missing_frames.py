@@ -5,22 +5,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.logging import MMLogger
 
 from mmspecgene.evaluation import KAISTMissRateMetric
 from mmspecgene.evaluation.kaist_mr import load_kaist_gt
+from mmspecgene.testing.logs import captured_log_records
 
 ANN = Path(__file__).resolve().parents[2].parent / 'shared' / 'data' / 'kaist_eval' / 'KAIST_annotation.json'
-
-
-class _Records(logging.Handler):
-
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
 
 
 @pytest.mark.skipif(not ANN.is_file(), reason=f'KAIST evaluation ground truth not found: {ANN}')
@@ -31,12 +21,8 @@ def test_frames_without_predictions_are_a_warning():
         dict(img_path=f'data/kaist/visible/{gt.frame_keys[0]}.jpg', img_id=int(gt.image_ids[0]),
              pred_instances=dict(bboxes=torch.zeros(0, 4), scores=torch.zeros(0), labels=torch.zeros(0).long()))
     ])
-    logger, handler = MMLogger.get_current_instance(), _Records()
-    logger.addHandler(handler)
-    try:
+    with captured_log_records() as records:
         metric.compute_metrics(metric.results)
-    finally:
-        logger.removeHandler(handler)
-    warnings = [r.getMessage() for r in handler.records if r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
     assert any(f'{gt.num_images - 1} of {gt.num_images} evaluator frames received no predictions' in m
                for m in warnings)

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 from mmengine.config import Config, DictAction
-from mmengine.logging import MMLogger
 
+from mmspecgene.testing.logs import captured_log_records
 from mmspecgene.testing.scripts import load_script
 from mmspecgene.utils.cfg_options import check_cfg_options, unknown_cfg_option_keys
 
@@ -47,28 +47,14 @@ def test_typos_are_named_with_the_closest_key(det_cfg):
     ]
 
 
-class _Records(logging.Handler):
-
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-
 def test_warning_keeps_mmengine_semantics(det_cfg):
     cfg = Config.fromfile(DET_CFG)
-    logger, handler = MMLogger.get_current_instance(), _Records()  # the 'current' logger the tools log to
-    logger.addHandler(handler)
-    try:
+    with captured_log_records() as records:  # the 'current' logger the tools log to
         messages = check_cfg_options(cfg, _options('optim_wraper.optimizer.lr=1e-6'))
-    finally:
-        logger.removeHandler(handler)
     assert len(messages) == 1 and "'optim_wraper.optimizer.lr'" in messages[0]
     assert "did you mean 'optim_wrapper.optimizer.lr'" in messages[0]
-    assert [r.levelno for r in handler.records] == [logging.WARNING]
-    assert 'optim_wraper' in handler.records[0].getMessage()
+    assert [r.levelno for r in records] == [logging.WARNING]
+    assert 'optim_wraper' in records[0].getMessage()
     cfg.merge_from_dict(_options('optim_wraper.optimizer.lr=1e-6'))  # still merged as a new key
     assert cfg.optim_wraper.optimizer.lr == 1e-6
 
