@@ -4,7 +4,7 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from mmengine.fileio import get_local_path, list_dir_or_file
+from mmengine.fileio import get_local_path
 
 COCO_KEYS = ('images', 'annotations', 'categories')
 
@@ -167,10 +167,17 @@ def read_pair_list(ann_file: str, backend_args=None) -> List[Tuple[str, str]]:
 
 def mirrored_pairs(rgb_root: str, img_suffix=('.jpg', '.png'), ir_suffix=None) -> List[Tuple[str, str]]:
     """(rel, rel) for every ``img_suffix`` file under ``rgb_root`` (sorted); ``ir_suffix`` replaces the thermal
-    file's suffix."""
-    if not osp.isdir(rgb_root):
-        raise FileNotFoundError(f'visible root not found: {rgb_root}')
-    rels = sorted(list_dir_or_file(rgb_root, list_dir=False, suffix=img_suffix, recursive=True))
+    file's suffix.
+
+    Linked folders are followed and each real folder is listed once (a link loop cannot hang the scan); finding
+    no image, or a link that points nowhere, is an error naming the folder.
+    """
+    from .converters.trees import scan_tree  # the one link-following, loop-safe folder scan
+    suffixes = (img_suffix, ) if isinstance(img_suffix, str) else tuple(img_suffix)
+    scan = scan_tree(rgb_root, 'visible images', exts=tuple(s.lower() for s in suffixes))
+    if scan.broken:
+        raise FileNotFoundError(f'{len(scan.broken)} broken symbolic link(s) under the visible root {rgb_root}: '
+                                f'{scan.broken[:5]}')
     if ir_suffix is None:
-        return [(rel, rel) for rel in rels]
-    return [(rel, osp.splitext(rel)[0] + ir_suffix) for rel in rels]
+        return [(rel, rel) for rel in scan.files]
+    return [(rel, osp.splitext(rel)[0] + ir_suffix) for rel in scan.files]

@@ -123,3 +123,25 @@ def test_pair_dataset_list_and_mirror(synthetic_root, tmp_path):
     missing.write_text('day/nope.jpg day/nope.jpg\n')
     with pytest.raises(FileNotFoundError, match='nope.jpg'):
         DATASETS.build(dict(type='RGBTPairDataset', data_root=root, ann_file=str(missing), pipeline=[]))
+
+
+def test_pair_dataset_mirror_follows_linked_subsets_once(synthetic_root, tmp_path):
+    """Mirrored roots built from symbolic links (subset folders linked in, one link loop) list every pair once."""
+    register_all_modules('pretrain')
+    from mmpretrain.registry import DATASETS
+    src = osp.join(synthetic_root, 'pretrain')
+    for modality in ('visible', 'infrared'):
+        (tmp_path / modality).mkdir()
+        for subset in sorted(os.listdir(osp.join(src, modality))):
+            os.symlink(osp.join(src, modality, subset), tmp_path / modality / subset)
+    os.symlink(tmp_path / 'visible', tmp_path / 'visible' / 'loop')  # a loop: visible/loop -> visible
+    plain = DATASETS.build(dict(type='RGBTPairDataset', data_root=src, pipeline=[]))
+    linked = DATASETS.build(dict(type='RGBTPairDataset', data_root=str(tmp_path), pipeline=[]))
+    assert len(linked) == len(plain) > 0
+    rel = [osp.relpath(linked.get_data_info(i)['img_path'], tmp_path / 'visible') for i in range(len(linked))]
+    assert rel == [osp.relpath(plain.get_data_info(i)['img_path'], osp.join(src, 'visible'))
+                   for i in range(len(plain))]
+    (tmp_path / 'empty' / 'visible').mkdir(parents=True)
+    (tmp_path / 'empty' / 'infrared').mkdir()
+    with pytest.raises(Exception, match='no visible images'):
+        DATASETS.build(dict(type='RGBTPairDataset', data_root=str(tmp_path / 'empty'), pipeline=[]))
