@@ -85,7 +85,7 @@ def camera_frame_pair(rng: np.random.Generator, hw: Tuple[int, int],
 
 def write_camera_pairs(root: str, num: int, hw: Tuple[int, int] = (1024, 1280), seed: int = 0,
                        quality: Tuple[int, int] = JPEG_QUALITY, thermal_channels: int = 3) -> List[Tuple[str, str]]:
-    """Write ``num`` pairs as ``root/{visible,infrared}/cam_XXXXX.jpg`` + ``root/annotations/pairs_train.txt``.
+    """Write ``num`` pairs as ``root/{visible,infrared}/cam_<index>.jpg`` + ``root/annotations/pairs_train.txt``.
 
     JPEG quality is drawn per file from ``quality`` (inclusive); the thermal JPEG holds 3 identical grey channels
     (``thermal_channels=3``, like LLVIP) or one. Returns the (visible_rel, infrared_rel) pairs.

@@ -15,6 +15,7 @@ packing step and the RGBT data preprocessors take as they are. :func:`add_missin
 config's test pipeline (``tools/test.py --missing-modality``, ``tools/analysis_tools/robustness_eval.py``).
 """
 import copy
+from abc import abstractmethod
 from typing import Optional, Sequence, Tuple, Union
 
 import cv2
@@ -58,9 +59,9 @@ class _ModalityDropout(BaseTransform):
         self.prob = float(prob)
         self.modalities = modalities
 
+    @abstractmethod
     def fill(self, img: np.ndarray, modality: str) -> np.ndarray:
-        """Return an H×W×3 replacement for the ``modality`` half of ``img`` (H×W×6)."""
-        raise NotImplementedError
+        """Return an H×W×3 replacement for the ``modality`` half of ``img`` (H×W×6); each fill class defines it."""
 
     def transform(self, results: dict) -> dict:
         img = results['img']
