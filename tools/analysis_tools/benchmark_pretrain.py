@@ -24,6 +24,7 @@ import argparse
 import copy
 import os
 import os.path as osp
+import resource
 import tempfile
 import time
 from typing import Callable, Dict, List, Optional, Tuple
@@ -296,10 +297,12 @@ def pipelines(args) -> Dict[str, list]:
 
 
 def time_pipelines(cfgs: Dict[str, list], infos: List[dict], repeats: int):
-    """Samples per CPU second and CPU ms per step of each pipeline, interleaved sample by sample in this process.
+    """Samples per CPU second, CPU ms per step and minor page faults per sample of each pipeline, interleaved sample
+    by sample in this process.
 
-    CPU time of this thread (cv2 runs single-threaded in it), so that other processes on a shared machine do not
-    count: samples per CPU second = samples/s per core.
+    CPU time of this thread (user + kernel; cv2 runs single-threaded in it), so that other processes on a shared
+    machine do not count: samples per CPU second = samples/s per core. Page faults show whether large buffers (a
+    full-resolution decode) come as fresh pages, each faulted in by the kernel, or are reused from the heap.
     """
     from mmengine.dataset import Compose
     names = list(cfgs)
@@ -309,6 +312,7 @@ def time_pipelines(cfgs: Dict[str, list], infos: List[dict], repeats: int):
         for name in names:
             Compose(cfgs[name])(dict(info))
     seconds = {name: np.zeros(len(cfgs[name])) for name in names}
+    faults = dict.fromkeys(names, 0)
     packed = {}
     # Interleaved (one sample of each pipeline in turn), so that a change of machine load during the run
     # affects all alike.
@@ -316,10 +320,12 @@ def time_pipelines(cfgs: Dict[str, list], infos: List[dict], repeats: int):
         for info in infos:
             for name in names:
                 results_dict = dict(info)
+                first_fault = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
                 for index, step in enumerate(steps[name]):
                     start = time.thread_time()
                     results_dict = step(results_dict)
                     seconds[name][index] += time.thread_time() - start
+                faults[name] += resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - first_fault
                 packed[name] = results_dict
     total = len(infos) * repeats
     rates, breakdown = {}, {}
@@ -330,6 +336,7 @@ def time_pipelines(cfgs: Dict[str, list], infos: List[dict], repeats: int):
         rates[name] = total / seconds[name].sum()
         breakdown[name] = ', '.join(f"{cfg['type']} {1000 * sec / total:.2f}"
                                     for cfg, sec in zip(cfgs[name], seconds[name]))
+        breakdown[name] += f'; {faults[name] / total:.0f} page faults'
     return rates, breakdown
 
 
