@@ -30,7 +30,7 @@ def test_configs_exist_and_basenames_unique():
     assert len(CONFIGS) > 0
     counts = Counter(osp.basename(f) for f in CONFIGS)
     assert not [name for name, n in counts.items() if n > 1]
-    for task in ('pretrain', 'det', 'seg', 'sod'):
+    for task in ('pretrain', 'det', 'seg', 'sod', 'match'):
         assert any(f.endswith('_synthetic.py') for f in CONFIGS if f'/configs/{task}/' in f), task
 
 

@@ -65,7 +65,7 @@ SYNTHETIC_SOD_CLASSES = SOD_CLASSES
 SYNTHETIC_SOD_PALETTE = SOD_PALETTE
 SYNTHETIC_PRETRAIN_CONDITIONS = ('day', 'night')
 SYNTHETIC_IGNORE_INDEX = 255
-SYNTHETIC_TASKS = ('pretrain', 'det', 'seg', 'sod')
+SYNTHETIC_TASKS = ('pretrain', 'det', 'seg', 'sod', 'match')
 SYNTHETIC_CAMERA_SIZES = ((1280, 1024), (640, 512))
 SYNTHETIC_CAMERA_THERMAL_SIZE = (640, 512)
 
@@ -73,7 +73,7 @@ __all__ = [
     'SYNTHETIC_DET_CLASSES', 'SYNTHETIC_DET_PALETTE', 'SYNTHETIC_SEG_CLASSES', 'SYNTHETIC_SEG_PALETTE',
     'SYNTHETIC_SOD_CLASSES', 'SYNTHETIC_SOD_PALETTE', 'SYNTHETIC_PRETRAIN_CONDITIONS', 'SYNTHETIC_IGNORE_INDEX',
     'SYNTHETIC_TASKS', 'SYNTHETIC_CAMERA_SIZES', 'SYNTHETIC_CAMERA_THERMAL_SIZE', 'make_pretrain', 'make_det',
-    'make_seg', 'make_sod', 'make_all', 'is_night_index'
+    'make_seg', 'make_sod', 'make_match', 'make_all', 'is_night_index'
 ]
 
 # Object size ranges in pixels (width, height) for an image 128 pixels high; scaled by height / 128.
@@ -86,7 +86,7 @@ _TINY_PERSON_H = (14, 26)
 _SOD_PERSON_H = (64, 100)
 _SOD_CAR_W = (64, 100)
 _MIN_VISIBLE_FRACTION = 0.5
-_TASK_CODES = dict(pretrain=0, det=1, seg=2, sod=3)
+_TASK_CODES = dict(pretrain=0, det=1, seg=2, sod=3, match=4)
 _SPLIT_CODES = dict(train=0, test=1, val=2)
 _JPEG_PARAMS = [cv2.IMWRITE_JPEG_QUALITY, 95]
 _SEG_IDS = dict(person=1, car=2)
@@ -828,6 +828,65 @@ def make_sod(out_dir: str,
     return summary
 
 
+def make_match(out_dir: str,
+               num_train: int = 48,
+               num_test: int = 16,
+               seed: int = 0,
+               size: Tuple[int, int] = (320, 256),
+               progress: ProgressFn = None,
+               overwrite: bool = False,
+               camera_frames: int = 0) -> dict:
+    """Write aligned, textured pairs for visible-thermal matching (the matching configs warp them).
+
+    The street scenes of the other tasks are mostly flat sky and road, where no matcher finds a homography. These
+    pairs are :func:`mmspecgene.datasets.camera_frames.camera_frame_pair` scenes: many overlapping objects with
+    sharp edges and their own textures on a 1/f background, whose thermal image shows the same objects as smooth
+    regions of unrelated brightness (so edges agree across modalities, intensities do not).
+
+    Layout: ``<out>/match/{visible,infrared}/{train,test}/<6-digit>.jpg`` (thermal grey; camera frames 3-channel
+    grey) and ``<out>/match/annotations/pairs_{train,test}.txt`` with lines ``"<rel_rgb> <rel_ir>"`` (relative to
+    the visible and infrared roots).
+
+    Args:
+        out_dir (str): Output root; the task folder ``match`` is created inside it.
+        num_train (int), num_test (int): Pairs per split.
+        seed (int): Non-negative seed.
+        size (tuple[int, int]): Image (width, height).
+        progress (callable, optional): Called once per written pair.
+        overwrite (bool): Replace an existing non-empty ``<out>/match``.
+        camera_frames (int): The last ``camera_frames`` pairs of each split at camera sizes, 3-channel grey thermal.
+
+    Returns:
+        dict: ``task``, ``root``, ``size``, ``splits`` (per split: ``pair_list``, ``num_pairs``, ``num_camera``).
+    """
+    from .camera_frames import camera_frame_pair
+    seed = _check_seed(seed)
+    camera_frames = _check_camera_frames(camera_frames)
+    width, height = _check_size(size)
+    splits = _split_sizes(train=num_train, test=num_test)
+    root = _prepare_root(osp.join(out_dir, 'match'), overwrite)
+    summary = dict(task='match', root=root, size=(width, height), splits={})
+    for split, num in splits.items():
+        lines = []
+        for index in range(num):
+            rng = _sample_rng(seed, 'match', split, index)
+            frame_w, frame_h = _frame_size(index, num, camera_frames, (width, height))
+            rgb_bgr, thermal = camera_frame_pair(rng, (frame_h, frame_w))
+            camera = _camera_index(index, num, camera_frames) is not None
+            rel = f'{split}/{index + 1:06d}.jpg'
+            _imwrite(osp.join(root, 'visible', rel), rgb_bgr[..., ::-1], _JPEG_PARAMS)
+            _imwrite(osp.join(root, 'infrared', rel), _thermal_file(thermal, camera), _JPEG_PARAMS)
+            lines.append(f'{rel} {rel}\n')
+            _tick(progress)
+        pair_list = osp.join(root, 'annotations', f'pairs_{split}.txt')
+        os.makedirs(osp.dirname(pair_list), exist_ok=True)
+        with open(pair_list, 'w') as f:
+            f.writelines(lines)
+        summary['splits'][split] = dict(pair_list=pair_list, num_pairs=num,
+                                        num_camera=min(camera_frames, num))
+    return summary
+
+
 def make_all(out_dir: str,
              num_pretrain: int = 64,
              num_train: int = 48,
@@ -836,14 +895,15 @@ def make_all(out_dir: str,
              progress: ProgressFn = None,
              overwrite: bool = False,
              camera_frames: int = 0) -> Dict[str, dict]:
-    """Write all four tasks under ``out_dir`` with their default image sizes.
+    """Write all five tasks under ``out_dir`` with their default image sizes.
 
-    ``num_test`` sizes the det and SOD test splits and the seg val split; ``camera_frames`` is passed to every
-    writer. Returns the four summaries by task name.
+    ``num_test`` sizes the det, SOD and matching test splits and the seg val split; ``camera_frames`` is passed to
+    every writer. Returns the five summaries by task name.
     """
     common = dict(progress=progress, overwrite=overwrite, camera_frames=camera_frames)
     return dict(
         pretrain=make_pretrain(out_dir, num_pretrain, seed, **common),
         det=make_det(out_dir, num_train, num_test, seed, **common),
         seg=make_seg(out_dir, num_train, num_test, seed, **common),
-        sod=make_sod(out_dir, num_train, num_test, seed, **common))
+        sod=make_sod(out_dir, num_train, num_test, seed, **common),
+        match=make_match(out_dir, num_train, num_test, seed, **common))

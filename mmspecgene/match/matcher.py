@@ -19,31 +19,47 @@ from .supervision import coarse_supervision, fine_l2_std_loss, fine_targets, foc
 
 
 class FineFeatureBranch(nn.Module):
-    """Light stride-``stride`` CNN on each modality image, fused with the ViT features sampled at its cells.
+    """Light CNN on each modality image at stride ``stride``, fused with the ViT features sampled at its cells.
 
-    The image is shifted by ``(patch - stride) / 2`` pixels before the stride-``stride`` stem, so that fine cell
-    ``k`` is centred on pixel ``stride * k + (patch - 1) / 2``: fine cell ``(patch / stride) * i`` sits exactly on
-    the centre of ViT patch ``i``, where kornia's ``FinePreprocess`` centres the window of a coarse match.
+    ``log2(stride)`` stages of a 2×2 stride-2 convolution and a 3×3 convolution (the last stage
+    ``out_channels`` wide, each earlier one half as wide) see the image in detail before the stride-``stride``
+    map, where two 3×3 convolutions fuse it with the projected ViT map. The image is shifted by
+    ``(patch - stride) / 2`` pixels first, so that fine cell ``k`` is centred on pixel
+    ``stride * k + (patch - 1) / 2``: fine cell ``(patch / stride) * i`` sits exactly on the centre of ViT patch
+    ``i``, where kornia's ``FinePreprocess`` centres the window of a coarse match (2×2 stride-2 stages and padded
+    3×3 convolutions keep that alignment).
 
     Args:
         coarse_channels (int): ViT channels C. out_channels (int): Fine channels.
-        patch_size (int): ViT patch size. stride (int): Fine stride (divides the patch size).
+        patch_size (int): ViT patch size. stride (int): Fine stride (a power of two dividing the patch size).
     """
 
     def __init__(self, coarse_channels: int, out_channels: int, patch_size: int = 16, stride: int = 4):
         super().__init__()
-        if patch_size % stride or (patch_size - stride) % 2:
-            raise ValueError(f'fine stride {stride} must divide patch size {patch_size} with an even difference')
+        if stride < 2 or stride & (stride - 1) or patch_size % stride or (patch_size - stride) % 2:
+            raise ValueError(f'fine stride {stride} must be a power of two >= 2 dividing patch size {patch_size} '
+                             f'with an even difference')
         self.patch_size, self.stride = patch_size, stride
         self.shift = (patch_size - stride) // 2
-        mid = out_channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, mid, stride, stride=stride, bias=False), nn.BatchNorm2d(mid), nn.ReLU(inplace=True),
-            nn.Conv2d(mid, mid, 3, padding=1, bias=False), nn.BatchNorm2d(mid), nn.ReLU(inplace=True))
-        self.coarse_proj = nn.Conv2d(coarse_channels, mid, 1)
+        num_stages = stride.bit_length() - 1
+        layers, in_channels = [], 3
+        for index in range(num_stages):
+            channels = max(out_channels >> (num_stages - 1 - index), 16)
+            layers += [
+                nn.Conv2d(in_channels, channels, 2, stride=2, bias=False), nn.BatchNorm2d(channels),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels),
+                nn.ReLU(inplace=True)
+            ]
+            in_channels = channels
+        self.stem = nn.Sequential(*layers)
+        self.coarse_proj = nn.Conv2d(coarse_channels, in_channels, 1)
         self.fuse = nn.Sequential(
-            nn.Conv2d(mid, mid, 3, padding=1, bias=False), nn.BatchNorm2d(mid), nn.ReLU(inplace=True),
-            nn.Conv2d(mid, out_channels, 1))
+            nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, 1))
 
     def forward(self, images: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
         """images (N, 3, H, W), coarse (N, C, H/p, W/p) -> (N, out, H/s, W/s)."""

@@ -18,6 +18,7 @@ from mmspecgene.datasets.synthetic import (
     is_night_index,
     make_all,
     make_det,
+    make_match,
     make_pretrain,
     make_seg,
     make_sod,
@@ -297,6 +298,33 @@ def test_sod_layout_and_saliency(sod, split):
         assert near_mask[hot].mean() > 0.95, name
 
 
+def _edges(image):
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    grey = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 1.5)
+    return np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)).ravel()
+
+
+def test_match_pairs_share_edges_not_brightness(tmp_path):
+    summary = make_match(str(tmp_path), num_train=3, num_test=2, seed=0, camera_frames=1)
+    root = tmp_path / 'match'
+    assert summary['splits']['test']['num_camera'] == 1
+    for split, num in (('train', 3), ('test', 2)):
+        lines = (root / 'annotations' / f'pairs_{split}.txt').read_text().splitlines()
+        assert lines == [f'{split}/{i:06d}.jpg {split}/{i:06d}.jpg' for i in range(1, num + 1)]
+    rgb = _read_rgb(root / 'visible' / 'train' / '000001.jpg')
+    thermal = _read_grey(root / 'infrared' / 'train' / '000001.jpg')
+    assert rgb.shape == (256, 320, 3) and thermal.shape == (256, 320)
+    # the last pair of a split is a camera frame (1280x1024 first) with 3-channel grey thermal
+    camera = cv2.imread(str(root / 'infrared' / 'train' / '000003.jpg'), cv2.IMREAD_UNCHANGED)
+    assert camera.shape == (1024, 1280, 3) and np.abs(np.diff(camera.astype(int), axis=2)).max() <= 2
+    # aligned: object edges coincide (edge maps correlate), brightness does not follow the RGB luminance
+    other = _read_grey(root / 'infrared' / 'train' / '000002.jpg')
+    same = np.corrcoef(_edges(rgb), _edges(thermal))[0, 1]
+    shuffled = np.corrcoef(_edges(rgb), _edges(other))[0, 1]
+    brightness = np.corrcoef(cv2.cvtColor(rgb, cv2.COLOR_BGR2GRAY).ravel(), thermal.ravel())[0, 1]
+    assert same > 0.3 and shuffled < 0.1 and abs(brightness) < same, (same, shuffled, brightness)
+
+
 def test_determinism_and_variety(tmp_path):
     kwargs = dict(num_pretrain=3, num_train=3, num_test=1)
     make_all(str(tmp_path / 'a'), seed=5, **kwargs)
@@ -304,7 +332,7 @@ def test_determinism_and_variety(tmp_path):
     make_all(str(tmp_path / 'c'), seed=6, **kwargs)
     files = _rel_files(tmp_path / 'a')
     assert files == _rel_files(tmp_path / 'b') == _rel_files(tmp_path / 'c')
-    assert len(files) == 2 * 3 + 1 + 2 * 4 + 2 + 3 * 4 + 3 * 4
+    assert len(files) == 2 * 3 + 1 + 2 * 4 + 2 + 3 * 4 + 3 * 4 + 2 * 4 + 2
     for rel in files:
         assert (tmp_path / 'a' / rel).read_bytes() == (tmp_path / 'b' / rel).read_bytes(), rel
     images = [rel for rel in files if rel.endswith(('.jpg', '.png')) and 'labels' not in rel]
@@ -355,7 +383,7 @@ def test_cli_main(tmp_path, capsys):
     out = tmp_path / 'all'
     cli.main(['--out', str(out), '--task', 'all', '--num', '2'])
     stdout = capsys.readouterr().out
-    for task in ('pretrain', 'det', 'seg', 'sod'):
+    for task in ('pretrain', 'det', 'seg', 'sod', 'match'):
         assert f'[{task}]' in stdout
     # --num 2: train 2, test/val max(1, round(2 / 3)) = 1, pretraining 2 + 1 pairs.
     assert len((out / 'pretrain' / 'annotations' / 'pairs_train.txt').read_text().splitlines()) == 3

@@ -10,23 +10,22 @@ import torch
 from mmspecgene.testing.scripts import load_script, run_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CFG = 'configs/match/loftr/loftr_rgbt-vit-tiny_1xb4-1500i_synthetic.py'
+CFG = 'configs/match/loftr/loftr_rgbt-vit-tiny_1xb4-3000i_synthetic.py'
 # one thread per process: on a loaded 2-core machine torch's default two threads spin-wait on each other
 ENV = dict(OMP_NUM_THREADS='1')
-# Measured on 2 shared CPU cores (1500 iterations from a random init, 25-45 minutes), on the 16 fixed test pairs:
+# Measured on 2 CPU cores (3000 iterations from a random init, OMP_NUM_THREADS=1; 21 minutes with the other core
+# busy), on the 16 fixed test pairs of the synthetic matching set (MAGSAC threshold 3 px):
 #                 AUC@5px  AUC@10px  precision@3px  precision@5px  matches/pair
-#   trained          0.0      6.79          13.55          30.35          62.1
-#   (second run)     0.0      7.91          14.05          30.93          62.2   (this test: 9.7 min, passed)
-#   random head      0.0      0.00           0.00           0.00           0.0
-#   SIFT + MAGSAC    0.0      0.00           7.29          11.59           3.1
-# At this CPU budget the trained matcher does not reach a homography within 5 px on any pair (AUC@5px is 0 for all
-# three), so the test asserts the margins it does reach: AUC@10px and matching precision. The bounds leave room.
-MARGIN_AUC10 = 3.0
+#   trained         4.27     19.70          19.40          42.12          60.8
+#   random head     0.00      0.00           0.00           0.00           0.0
+#   SIFT + MAGSAC   0.00      0.00           7.99           9.03           5.1
+MARGIN_AUC5 = 2.0
+MARGIN_AUC10 = 5.0
 MARGIN_PRECISION5 = 10.0
 
 
 def _data_opts(synthetic_root, homography_file):
-    data = osp.join(synthetic_root, 'det') + '/'
+    data = osp.join(synthetic_root, 'match') + '/'
     return ['--cfg-options', f'train_dataloader.dataset.data_root={data}', f'val_dataloader.dataset.data_root={data}',
             f'test_dataloader.dataset.data_root={data}',
             f'val_dataloader.dataset.homography_file={homography_file}',
@@ -53,7 +52,7 @@ def test_train_test_eval_demo_smoke(tmp_path, synthetic_root):
     assert rows['predictions']['AUC@5px'] == pytest.approx(metrics['match/AUC@5px'])  # same metric, same pairs
     assert rows['sift+magsac']['num_matches'] > 0
     demo = load_script(osp.join(REPO, 'demo/rgbt_match_demo.py'))
-    rgb = osp.join(synthetic_root, 'det', 'visible', 'test', '000049.jpg')
+    rgb = osp.join(synthetic_root, 'match', 'visible', 'test', '000001.jpg')
     out = str(tmp_path / 'demo.png')
     stats = demo.main([rgb, rgb.replace('visible', 'infrared'), CFG, ckpt, '--out-file', out, '--seed', '3'])
     assert osp.getsize(out) > 10000 and 'corner_error' in stats
@@ -78,16 +77,17 @@ def _random_head_checkpoint(trained: str, out: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_synthetic_matching_config_learns(tmp_path, synthetic_root):
     """The shipped synthetic config, trained through tools/train.py, beats the same model with a random head and
-    SIFT + MAGSAC on the fixed test homographies (AUC@10px and precision; AUC@5px is not reached, see above)."""
+    SIFT + MAGSAC on the fixed test homographies at AUC@5px, AUC@10px and matching precision."""
     opts = _data_opts(synthetic_root, str(tmp_path / 'homographies.json'))
     work = str(tmp_path / 'work')
     run_script(['tools/train.py', CFG, '--work-dir', work] + opts, REPO, ENV)
     results = {}
     random_head = str(tmp_path / 'random_head.pth')
-    _random_head_checkpoint(osp.join(work, 'iter_1500.pth'), random_head)
-    for name, ckpt in (('trained', osp.join(work, 'iter_1500.pth')), ('random_head', random_head)):
+    _random_head_checkpoint(osp.join(work, 'iter_3000.pth'), random_head)
+    for name, ckpt in (('trained', osp.join(work, 'iter_3000.pth')), ('random_head', random_head)):
         metrics_file = str(tmp_path / f'{name}.json')
         run_script(['tools/test.py', CFG, ckpt, '--work-dir', work, '--metrics-json', metrics_file] + opts, REPO, ENV)
         results[name] = {k.split('/')[-1]: v for k, v in json.load(open(metrics_file)).items()}
@@ -96,7 +96,7 @@ def test_synthetic_matching_config_learns(tmp_path, synthetic_root):
     print(json.dumps(results, indent=1))
     trained = results['trained']
     for baseline in ('random_head', 'sift+magsac'):
+        assert trained['AUC@5px'] > results[baseline]['AUC@5px'] + MARGIN_AUC5, results
         assert trained['AUC@10px'] > results[baseline]['AUC@10px'] + MARGIN_AUC10, results
         assert trained['precision@5px'] > results[baseline]['precision@5px'] + MARGIN_PRECISION5, results
         assert trained['precision@3px'] > results[baseline]['precision@3px'], results
-        assert trained['AUC@5px'] >= results[baseline]['AUC@5px'], results

@@ -115,8 +115,8 @@ def test_layer_decay_uses_the_backbone_depths():
 
 
 def test_fine_cells_sit_on_the_patch_centres():
-    """With the fine branch reduced to a 4x4 block mean of an x-ramp, fine cell k reads pixel 4k + 7.5: cell 4i is
-    the centre of ViT patch i, where kornia centres the fine window of coarse cell i."""
+    """With the fine branch reduced to 2x2 block means (twice) of an x-ramp, fine cell k reads pixel 4k + 7.5: cell
+    4i is the centre of ViT patch i, where kornia centres the fine window of coarse cell i."""
     import torch.nn as nn
 
     from mmspecgene.match.matcher import FineFeatureBranch
@@ -129,10 +129,14 @@ def test_fine_cells_sit_on_the_patch_centres():
                     module.bias.zero_()
             elif isinstance(module, nn.BatchNorm2d):
                 module.reset_running_stats()
-        branch.stem[0].weight[0, 0] = 1 / 16  # block mean of channel 0
-        branch.stem[3].weight[0, 0, 1, 1] = 1  # identity 3x3 convs
-        branch.fuse[0].weight[0, 0, 1, 1] = 1
-        branch.fuse[3].weight[0, 0, 0, 0] = 1
+        convs = [m for m in list(branch.stem) + list(branch.fuse) if isinstance(m, nn.Conv2d)]
+        assert [c.kernel_size for c in convs] == [(2, 2), (3, 3), (2, 2), (3, 3), (3, 3), (3, 3), (1, 1)]
+        for conv in convs:
+            k = conv.kernel_size[0]
+            if conv.stride == (2, 2):
+                conv.weight[0, 0] = 1 / 4  # 2x2 block mean of channel 0
+            else:
+                conv.weight[0, 0, k // 2, k // 2] = 1  # identity
         images = torch.zeros(1, 3, 48, 64)
         images[:, 0] = torch.arange(64, dtype=torch.float32)  # value = x coordinate of the pixel centre
         fine = branch(images, torch.zeros(1, 8, 3, 4))

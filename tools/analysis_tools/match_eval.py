@@ -5,7 +5,7 @@ split, and/or the predictions of a checkpoint dumped by ``tools/test.py --out``,
 Examples::
 
     # SIFT + MAGSAC on the fixed test homographies of the config
-    python tools/analysis_tools/match_eval.py configs/match/loftr/loftr_rgbt-vit-tiny_1xb4-1500i_synthetic.py
+    python tools/analysis_tools/match_eval.py configs/match/loftr/loftr_rgbt-vit-tiny_1xb4-3000i_synthetic.py
     # a checkpoint's predictions next to the baseline
     python tools/test.py CONFIG CKPT --out preds.pkl
     python tools/analysis_tools/match_eval.py CONFIG --predictions preds.pkl --out-json metrics.json

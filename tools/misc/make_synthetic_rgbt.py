@@ -1,5 +1,6 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
-"""Generate the small synthetic RGB-thermal datasets (pretrain / det / seg / sod) used by the demo and the tests.
+"""Generate the small synthetic RGB-thermal datasets (pretrain / det / seg / sod / match) used by the demo and the
+tests.
 
 Example::
 
@@ -13,7 +14,7 @@ import time
 
 from mmengine.utils import ProgressBar
 
-from mmspecgene.datasets.synthetic import SYNTHETIC_TASKS, make_det, make_pretrain, make_seg, make_sod
+from mmspecgene.datasets.synthetic import SYNTHETIC_TASKS, make_det, make_match, make_pretrain, make_seg, make_sod
 
 DEFAULT_NUM_TRAIN = 48
 
@@ -59,6 +60,9 @@ def main(argv=None):
             args.out, num_train, num_test, args.seed, progress=progress, overwrite=args.overwrite,
             camera_frames=args.camera_frames)),
         sod=(num_train + num_test, lambda progress: make_sod(
+            args.out, num_train, num_test, args.seed, progress=progress, overwrite=args.overwrite,
+            camera_frames=args.camera_frames)),
+        match=(num_train + num_test, lambda progress: make_match(
             args.out, num_train, num_test, args.seed, progress=progress, overwrite=args.overwrite,
             camera_frames=args.camera_frames)))
 

@@ -1,5 +1,5 @@
-# Tiny RGBT matcher on the synthetic set (the synthetic detection pairs of tools/misc/make_synthetic_rgbt.py
-# --task det, 160x128, read through their COCO annotation files like LLVIP/KAIST): trains on 2 CPU cores in minutes.
+# Tiny RGBT matcher on the synthetic matching pairs (tools/misc/make_synthetic_rgbt.py --task match: textured
+# 320x256 scenes whose thermal image shares the edges but not the brightness), resized to 160x128: trains on CPU.
 # Initialise from a synthetic pretraining run with
 #   --cfg-options model.backbone.init_cfg.type=Pretrained model.backbone.init_cfg.checkpoint=PRETRAIN.pth
 _base_ = [
@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/schedules/adamw-layer-decay.py',
     '../_base_/default_runtime.py',
 ]
-data_root = 'data/synthetic/det/'
+data_root = 'data/synthetic/match/'
 img_size = (160, 128)
 homography_ranges = dict(rotation=15.0, scale=(0.85, 1.2), perspective=0.1, translation=0.1)
 model = dict(
@@ -34,20 +34,20 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, ann_file='annotations/synthetic_train.json', pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, ann_file='annotations/pairs_train.txt', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4,
     num_workers=0,
     persistent_workers=False,
     dataset=dict(
         data_root=data_root,
-        ann_file='annotations/synthetic_test.json',
+        ann_file='annotations/pairs_test.txt',
         img_size=img_size,
         homography_ranges=homography_ranges,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_iters = 1500
+max_iters = 3000
 optim_wrapper = dict(
     type='OptimWrapper',  # fp32: AMP needs CUDA
     paramwise_cfg=dict(num_layers=4, layer_decay_rate=0.9),
