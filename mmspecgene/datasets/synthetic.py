@@ -52,6 +52,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from .camera_frames import camera_frame_pair
 from .metainfo import (
     SOD_CLASSES,
     SOD_PALETTE,
@@ -520,6 +521,13 @@ def _imwrite(path: str, image: np.ndarray, params: Optional[list] = None) -> Non
         raise OSError(f'cv2.imwrite failed to write {path}')
 
 
+def _write_pair_list(path: str, lines: Sequence[str]) -> None:
+    """Write ``"<rel_rgb> <rel_ir>\\n"`` lines to ``path``, creating its folder."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.writelines(lines)
+
+
 def _tick(progress: ProgressFn) -> None:
     if progress is not None:
         progress()
@@ -610,9 +618,7 @@ def make_pretrain(out_dir: str,
         lines.append(f'{rel} {rel}\n')
         _tick(progress)
     pair_list = osp.join(root, 'annotations', 'pairs_train.txt')
-    os.makedirs(osp.dirname(pair_list), exist_ok=True)
-    with open(pair_list, 'w') as f:
-        f.writelines(lines)
+    _write_pair_list(pair_list, lines)
     return dict(task='pretrain', root=root, pair_list=pair_list, num_pairs=num, num_day=num - num_night,
                 num_night=num_night, size=(width, height), num_camera=min(camera_frames, num),
                 num_size_mismatch=num_mismatch)
@@ -859,7 +865,6 @@ def make_match(out_dir: str,
     Returns:
         dict: ``task``, ``root``, ``size``, ``splits`` (per split: ``pair_list``, ``num_pairs``, ``num_camera``).
     """
-    from .camera_frames import camera_frame_pair
     seed = _check_seed(seed)
     camera_frames = _check_camera_frames(camera_frames)
     width, height = _check_size(size)
@@ -879,9 +884,7 @@ def make_match(out_dir: str,
             lines.append(f'{rel} {rel}\n')
             _tick(progress)
         pair_list = osp.join(root, 'annotations', f'pairs_{split}.txt')
-        os.makedirs(osp.dirname(pair_list), exist_ok=True)
-        with open(pair_list, 'w') as f:
-            f.writelines(lines)
+        _write_pair_list(pair_list, lines)
         summary['splits'][split] = dict(pair_list=pair_list, num_pairs=num,
                                         num_camera=min(camera_frames, num))
     return summary
