@@ -58,6 +58,28 @@ def test_train_test_eval_demo_smoke(tmp_path, synthetic_root):
     assert osp.getsize(out) > 10000 and 'corner_error' in stats
 
 
+def test_test_py_and_demo_on_camera_frames_with_a_state_dict_only_checkpoint(tmp_path, camera_root):
+    """1280x1024 and 640x512 pairs with 3-channel grey thermal, resized by the pipeline, and weights without meta."""
+    import cv2
+
+    from mmspecgene.testing.state_dict_checkpoints import save_state_dict_only
+    ckpt = save_state_dict_only(osp.join(REPO, CFG), str(tmp_path / 'match.pth'))
+    rgb = osp.join(camera_root, 'match', 'visible', 'test', '000001.jpg')
+    thermal = rgb.replace('visible', 'infrared')
+    assert cv2.imread(rgb).shape == (1024, 1280, 3) and cv2.imread(thermal, cv2.IMREAD_UNCHANGED).shape[2] == 3
+    opts = _data_opts(camera_root, str(tmp_path / 'homographies.json'))
+    metrics_file = str(tmp_path / 'metrics.json')
+    run_script(['tools/test.py', CFG, ckpt, '--work-dir', str(tmp_path / 'work'), '--metrics-json', metrics_file]
+               + opts, REPO, ENV)
+    assert 'match/AUC@5px' in json.load(open(metrics_file))
+    homographies = json.load(open(tmp_path / 'homographies.json'))
+    assert homographies['img_size'] == [160, 128] and len(homographies['pairs']) == 2
+    demo = load_script(osp.join(REPO, 'demo/rgbt_match_demo.py'))
+    out = str(tmp_path / 'demo.png')
+    stats = demo.main([rgb, thermal, CFG, ckpt, '--out-file', out, '--seed', '1'])
+    assert osp.getsize(out) > 10000 and 'corner_error' in stats
+
+
 def _random_head_checkpoint(trained: str, out: str) -> None:
     """The trained checkpoint with every non-backbone weight re-drawn from the config's init."""
     from mmengine.config import Config
