@@ -4,8 +4,8 @@
 Flat synthetic shapes compress to a fraction of a real frame's bytes and decode far faster. These frames have
 natural-image statistics instead: a 1/f (pink) luminance spectrum, objects with sharp edges and their own
 textures, periodic structures, low-frequency colour, optical blur and sensor noise, stored as JPEG at quality 90-95
-(1280×1024: about 160 KB visible, 95 KB thermal, like LLVIP's frames, so that entropy decoding and the IDCT weigh
-as in real files).
+(1280×1024: 150-225 KB visible, 80-140 KB thermal, so that entropy decoding and the IDCT weigh as in camera files,
+not as in flat shapes).
 The aligned thermal frame shows the same objects as smooth warm or cold regions over a low-detail background, with
 its own blur and noise, stored as grey (3-channel like LLVIP's infrared, or 1-channel).
 """
