@@ -39,6 +39,14 @@ def _tar_info(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
+def ustar_names(member: str) -> Tuple[str, ...]:
+    """The names a member's own ustar header may hold: PAX writers put the full name in an extended header and a
+    100-byte ustar name, ASCII with '?' for other characters (Python's tarfile) or UTF-8 (others). Members whose
+    names share those 100 bytes are told apart by their sizes only."""
+    return (member, member.encode('ascii', 'replace')[:100].decode('ascii'),
+            member.encode('utf-8')[:100].decode('utf-8', 'ignore'))
+
+
 def pack_pairs(pairs: Sequence[Tuple[str, str]], rgb_root: str, ir_root: str, out_dir: str,
                pairs_per_shard: int = 2000, prefix: str = 'pairs', progress=None) -> dict:
     """Pack (visible_rel, infrared_rel) pairs into tar shards under ``out_dir`` and write ``index.json``.
@@ -209,8 +217,7 @@ class ShardReader:
             info = tarfile.TarInfo.frombuf(header, 'utf-8', 'surrogateescape')
         except tarfile.TarError:
             info = None
-        short_name = member.encode('utf-8')[:100].decode('utf-8', 'ignore')
-        if info is None or info.size != size or info.name not in (member, short_name):
+        if info is None or info.size != size or info.name not in ustar_names(member):
             found = 'no tar header' if info is None else f'{info.name!r} ({info.size} bytes)'
             raise ValueError(f'index disagrees with shard {path} at key {key!r}: expected member {member!r} '
                              f'({size} bytes) at offset {offset}, found {found}; rebuild the index')

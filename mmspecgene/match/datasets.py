@@ -8,10 +8,10 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 from mmengine.dataset import BaseDataset
-from mmengine.fileio import exists, get_local_path, list_dir_or_file
+from mmengine.fileio import exists, get_local_path
 from mmengine.logging import print_log
 
-from ..datasets.ann_checks import load_coco_json, read_pair_list
+from ..datasets.ann_checks import load_coco_json, mirrored_pairs, read_pair_list
 from ..registry import DATASETS
 from .geometry import check_homography, check_ranges, sample_homography
 from .transforms import WARP_MODALITIES
@@ -126,8 +126,7 @@ class RGBTMatchDataset(BaseDataset):
         rgb_root = self.data_prefix['img_path']
         if not osp.isdir(rgb_root):
             raise FileNotFoundError(f'{type(self).__name__}: visible root not found: {rgb_root}')
-        rels = sorted(list_dir_or_file(rgb_root, list_dir=False, suffix=self.img_suffix, recursive=True))
-        return [(rel, rel) for rel in rels]
+        return mirrored_pairs(rgb_root, self.img_suffix)
 
     def _homography_path(self) -> str:
         path = self.homography_file

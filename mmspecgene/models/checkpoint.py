@@ -42,6 +42,8 @@ DET_INIT_ALLOWED_UNEXPECTED = (r'cls_token$', r'norm\.(weight|bias)$', r'neck\.'
 SEG_INIT_ALLOWED_MISSING = (r'layers\.\d+\.gamma_[12]$', r'layers\.\d+\.attn\.relative_position_bias_table$',
                             r'layers\.\d+\.attn\.relative_position_index$')
 SEG_INIT_ALLOWED_UNEXPECTED = (r'norm\.(weight|bias)$', r'neck\.')
+# The masker's buffers are curriculum state, not encoder weights: an encoder init keeps them at their start values.
+MAE_INIT_ALLOWED_MISSING = (r'masker\.', )
 
 _ENCODER_KEY = re.compile(r'(cls_token|pos_embed|patch_embed\.projection\.(weight|bias)|layers\.\d+\..+'
                           r'|ln1\.(weight|bias))$')

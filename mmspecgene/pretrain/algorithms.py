@@ -13,6 +13,7 @@ from mmpretrain.registry import MODELS
 from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 
+from mmspecgene.models.checkpoint import MAE_INIT_ALLOWED_MISSING
 from mmspecgene.models.mae_decoder import MODALITIES
 from mmspecgene.models.vit import SpecGeneViT, split_modalities
 
@@ -43,8 +44,10 @@ class RGBTMAEViT(SpecGeneViT):
             (``mask=False``).
         drop_path_rate (float): Stochastic depth. Defaults to 0.
         norm_eps (float): LayerNorm epsilon. Defaults to 1e-6.
-        init_cfg (dict, optional): mmengine init config.
+        init_cfg (dict, optional): mmengine init config. A ``Pretrained`` init loads the encoder only; the
+            masker's buffers (its curriculum state) keep their start values.
     """
+    pretrained_allowed_missing = MAE_INIT_ALLOWED_MISSING
 
     def __init__(self,
                  arch: Union[str, dict] = 'base',

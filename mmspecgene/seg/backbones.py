@@ -34,9 +34,9 @@ class RGBTViTSeg(SpecGeneViT):
         drop_path_rate (float): Max stochastic depth.
         layer_scale_init_value (float): Init of ``gamma_1`` / ``gamma_2``.
         norm_eps (float): LayerNorm epsilon.
-        interpolate_pos_embed (bool): Allow inputs of another size by resizing the positional grid at
-            every forward (not faithful to the release). The BEiT bias is still built for ``img_size``,
-            so this needs a core attention that resizes the bias too.
+        interpolate_pos_embed (bool): Allow inputs of another size (whole-image inference) by resizing, at
+            that forward, the positional grid (bicubic) and every layer's BEiT bias table (bicubic, index
+            rebuilt for the new grid). Not faithful to the release, which always runs at ``img_size``.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, src_format='auto')`` loads any
             pretraining format (docs/en/method.md#checkpoint-layouts) with a key report; other mmengine init configs
             are not accepted.

@@ -11,7 +11,7 @@ from mmengine.fileio import exists
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from ..datasets.ann_checks import check_label_values
+from ..datasets.ann_checks import check_label_values, mirrored_pairs
 from ..datasets.metainfo import (
     FMB_CLASSES,
     MVSEG_CLASSES,
@@ -72,18 +72,41 @@ class RGBTSegDataset(BaseSegDataset):
         ir_dir = self.data_prefix['ir_path']
         if not osp.isdir(img_dir) and not (self.ann_file and not osp.isdir(self.ann_file)):
             raise FileNotFoundError(f'{type(self).__name__}: visible image folder not found: {img_dir}')
-        data_list = super().load_data_list()
+        if self.ann_file and not osp.isdir(self.ann_file):
+            data_list = super().load_data_list()
+        else:
+            data_list = self._scan_folders(img_dir)
         if not data_list:
             raise ValueError(f'{type(self).__name__}: no images with suffix {self.img_suffix!r} under {img_dir}')
         missing = []
         for info in data_list:
-            rel = osp.relpath(info['img_path'], img_dir)[:-len(self.img_suffix)]
-            info['ir_path'] = osp.join(ir_dir, rel + self.ir_suffix)
+            rel = osp.relpath(info['img_path'], img_dir)
+            stem, img_suffix = rel[:-len(self.img_suffix)], rel[-len(self.img_suffix):]
+            # a thermal suffix equal to the visible one is spelt like the visible file's ('.JPG' pairs '.JPG')
+            ir_suffix = img_suffix if img_suffix.lower() == self.ir_suffix.lower() else self.ir_suffix
+            info['ir_path'] = osp.join(ir_dir, stem + ir_suffix)
             if self.check_files:
                 missing += [info[k] for k in ('ir_path', 'seg_map_path') if info.get(k) and not exists(info[k])]
         if missing:
             raise FileNotFoundError(f'{type(self).__name__}: {len(missing)} paired files are missing, e.g. '
                                     f'{missing[:5]}')
+        return data_list
+
+
+    def _scan_folders(self, img_dir: str) -> List[dict]:
+        """Sample dicts for every visible image under ``img_dir``: suffix matched case-insensitively, linked
+        folders followed once (a link loop cannot hang the scan), sorted by path."""
+        seg_dir = self.data_prefix.get('seg_map_path')
+        data_list = []
+        suffix = self.img_suffix.lower()
+        for rel, _ in mirrored_pairs(img_dir, osp.splitext(suffix)[1] or suffix):
+            if not rel.lower().endswith(suffix):  # a suffix longer than the extension, e.g. '_rgb.png'
+                continue
+            info = dict(img_path=osp.join(img_dir, rel))
+            if seg_dir is not None:
+                info['seg_map_path'] = osp.join(seg_dir, rel[:-len(self.img_suffix)] + self.seg_map_suffix)
+            info.update(label_map=self.label_map, reduce_zero_label=self.reduce_zero_label, seg_fields=[])
+            data_list.append(info)
         return data_list
 
 

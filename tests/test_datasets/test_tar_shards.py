@@ -129,3 +129,24 @@ def test_index_disagreeing_with_its_shard(packed):
     grown = dict(index, shards=[dict(index['shards'][2], bytes=index['shards'][2]['bytes'] - 512)])
     with pytest.raises(ValueError, match=r'index disagrees with shard .*pairs-00002\.tar.*first key'):
         check_shard_sizes(grown, out)
+
+
+@pytest.mark.parametrize('stem', ['Straße/frame_é1', 'd' * 60 + '/' + 'straße_' * 10])
+def test_non_ascii_and_long_member_names_read_back(tmp_path, stem):
+    """PAX stores such names in an extended header; the member's own ustar header holds a '?'-replaced,
+    100-byte name, which the reader accepts for the indexed member."""
+    rel = f'{stem}.jpg'
+    for sub in ('visible', 'infrared'):
+        path = tmp_path / sub / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f'{sub} bytes'.encode())
+    index = pack_pairs([(rel, rel)], str(tmp_path / 'visible'), str(tmp_path / 'infrared'), str(tmp_path / 'out'))
+    key, rgb_member, rgb_off, rgb_size, ir_member, ir_off, ir_size = index['shards'][0]['pairs'][0]
+    assert key == stem and rgb_member == f'{stem}.rgb.jpg'
+    shard = str(tmp_path / 'out' / index['shards'][0]['name'])
+    reader = ShardReader()
+    assert reader.read(shard, key, rgb_member, rgb_off, rgb_size) == b'visible bytes'
+    assert reader.read(shard, key, ir_member, ir_off, ir_size) == b'infrared bytes'
+    if len(rgb_member) <= 100:  # longer names share their 100-byte ustar prefix: only the size tells them apart
+        with pytest.raises(ValueError, match='index disagrees'):
+            reader.read(shard, key, rgb_member, ir_off, ir_size)  # the thermal member is not the visible one

@@ -221,6 +221,38 @@ def test_llvip2coco(tmp_path):
         llvip.main([str(raw), '--out-dir', str(tmp_path / 'o3'), '--strict'])
 
 
+def test_llvip2coco_png_frames_need_reencode(tmp_path):
+    """PNG frames do not fit the layout's .jpg names: skipped, naming the flag that exists, then re-encoded."""
+    pytest.importorskip('cv2')
+    llvip = load('llvip2coco')
+    raw = tmp_path / 'raw'
+    for sub in ('visible', 'infrared'):
+        write_image(raw / sub / 'test' / '190002.png')
+    voc_xml(raw / 'Annotations' / '190002.xml', [('person', (1, 2, 5, 6))])
+    report = llvip.main([str(raw), '--out-dir', str(tmp_path / 'o1'), '--splits', 'test'])
+    assert report.written == {'test': 0}
+    assert 'suffix mismatch: 1' in report_text(report) and 'pass --reencode' in report_text(report)
+    report = llvip.main([str(raw), '--out-dir', str(tmp_path / 'o2'), '--splits', 'test', '--reencode'])
+    assert report.written == {'test': 1}
+    for sub in ('visible', 'infrared'):
+        assert Image.open(tmp_path / 'o2' / sub / 'test' / '190002.jpg').format == 'JPEG'
+
+
+def test_flir2coco_png_thermal_needs_reencode(tmp_path):
+    pytest.importorskip('cv2')
+    flir = load('flir2coco')
+    raw = tmp_path / 'raw'
+    make_flir(raw)
+    write_image(raw / 'JPEGImages' / 'FLIR_00001_PreviewData.png')
+    args = [str(raw), '--infrared-pattern', '{}_PreviewData.png']
+    report = flir.main(args + ['--out-dir', str(tmp_path / 'o1')])
+    assert report.written['train'] == 0
+    assert 'suffix mismatch: 1' in report_text(report) and 'pass --reencode' in report_text(report)
+    report = flir.main(args + ['--out-dir', str(tmp_path / 'o2'), '--reencode'])
+    assert report.written['train'] == 1
+    assert Image.open(tmp_path / 'o2' / 'infrared' / 'train' / 'FLIR_00001.jpg').format == 'JPEG'
+
+
 # ----------------------------------------------------------------------- FLIR
 def make_flir(raw):
     for base in ('FLIR_00001', 'FLIR_00003'):
@@ -437,6 +469,22 @@ def test_fmb2mmspecgene_subprocess(tmp_path):
     result = subprocess.run([sys.executable, script, str(raw), '--out-dir', str(out), '--splits', 'train', '--strict'],
                             capture_output=True, text=True, cwd=str(tmp_path), env=env)
     assert result.returncode != 0 and 'ConversionError' in result.stderr
+
+
+@pytest.mark.parametrize('name', ['fmb2mmspecgene', 'mvseg2mmspecgene'])
+def test_seg_converters_write_grey_rgb_labels_as_one_band(tmp_path, name):
+    """A grey label saved as a 3-band PNG would load as (H, W, 3) in mmseg: it is written as one band."""
+    raw, out = tmp_path / 'raw', tmp_path / 'out'
+    (make_fmb if name == 'fmb2mmspecgene' else make_mvseg)(raw)
+    label = np.arange(48, dtype=np.uint8).reshape(6, 8) % 14
+    src = raw / ('train/Label/0001.png' if name == 'fmb2mmspecgene' else 'data/seqA/label/00001X.png')
+    Image.fromarray(np.dstack([label] * 3), 'RGB').save(src)
+    report = load(name).main([str(raw), '--out-dir', str(out), '--splits', 'train'])
+    assert 'labels stored with equal colour bands (written as one band): 1' in report_text(report)
+    dst = out / ('labels/train/0001.png' if name == 'fmb2mmspecgene' else 'labels/train/seqA/00001.png')
+    with Image.open(dst) as img:
+        assert img.mode == 'L'
+    np.testing.assert_array_equal(read_label(dst), label)
 
 
 # ------------------------------------------------------------------------ SOD

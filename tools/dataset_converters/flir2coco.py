@@ -28,6 +28,7 @@ from mmspecgene.datasets.converters import (
     IMG_EXTENSIONS,
     FileItem,
     add_common_args,
+    add_reencode_arg,
     convert_det_pairs,
     make_report,
     read_list,
@@ -69,6 +70,7 @@ def parse_args(argv=None):
         default=None,
         help='derive the thermal name from file_name when a json image has no ir_file_name')
     add_common_args(parser)
+    add_reencode_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -184,6 +186,7 @@ def main(argv=None):
             FLIR_CLASSES,
             args.link,
             check_size=not args.skip_size_check,
+            reencode=args.reencode,
             drop_labels=args.drop_labels)
         write_coco_json(osp.join(args.out_dir, 'annotations', f'flir_{split}.json'), images, annotations,
                         FLIR_CLASSES)

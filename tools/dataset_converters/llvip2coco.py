@@ -17,6 +17,7 @@ import os.path as osp
 from mmspecgene.datasets.converters import (
     FileItem,
     add_common_args,
+    add_reencode_arg,
     convert_det_pairs,
     make_report,
     report_scan,
@@ -34,6 +35,7 @@ def parse_args(argv=None):
     parser.add_argument('--ann-dir', default=None, help='VOC xml folder (default <raw>/Annotations)')
     parser.add_argument('--splits', nargs='+', default=['train', 'test'], help='split folders to convert')
     add_common_args(parser)
+    add_reencode_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -61,7 +63,8 @@ def main(argv=None):
         unpaired = {osp.splitext(name)[0] for name in set(infrared_names) - set(visible_names)}
         report_unpaired(report, split, 'infrared', unpaired, 'visible')
         images, annotations = convert_det_pairs(
-            report, split, samples, args.out_dir, LLVIP_CLASSES, args.link, check_size=not args.skip_size_check)
+            report, split, samples, args.out_dir, LLVIP_CLASSES, args.link, check_size=not args.skip_size_check,
+            reencode=args.reencode)
         write_coco_json(
             osp.join(args.out_dir, 'annotations', f'llvip_{split}.json'), images, annotations, LLVIP_CLASSES)
     report.finish(args.report_file)

@@ -133,6 +133,7 @@ def convert_det_pairs(report: ConversionReport,
                       class_names: Sequence[str],
                       link: str,
                       check_size: bool = True,
+                      reencode: bool = False,
                       drop_labels: Sequence[str] = (),
                       first_image_id: int = 1,
                       image_ids: Optional[Sequence[int]] = None) -> Tuple[List[dict], List[dict]]:
@@ -145,6 +146,8 @@ def convert_det_pairs(report: ConversionReport,
             ``ir_file_name`` is added when the infrared ``dst`` differs.
         first_image_id: id of the first written image (ids are consecutive over written images) ...
         image_ids: ... unless explicit ids are given, one per sample. Annotation ids always start at 1.
+        reencode: re-encode images whose raw suffix differs from their ``dst`` (else they are skipped and
+            reported, naming ``--reencode``).
     """
     images, annotations = [], []
     report.add_written(split, 0)  # list the split even when nothing is written
@@ -154,7 +157,7 @@ def convert_det_pairs(report: ConversionReport,
     infrared_root = osp.join(out_dir, 'infrared')
     for index in iter_progress(range(len(samples))):
         key, items, source = samples[index]
-        checked = check_sample(report, key, items, check_size=check_size, need_size=True)
+        checked = check_sample(report, key, items, check_size=check_size, need_size=True, reencode=reencode)
         if checked is None:
             continue
         if isinstance(source, list):

@@ -95,6 +95,16 @@ def read_label(path: str) -> np.ndarray:
     return label
 
 
+def label_needs_rewrite(path: str) -> bool:
+    """Whether a readable label file is not a one-band image (e.g. a grey label stored as RGB).
+
+    mmseg's ``LoadAnnotations`` keeps every band, so such a file must be written as a one-band PNG (header
+    read only).
+    """
+    with Image.open(path) as img:
+        return len(img.getbands()) != 1
+
+
 def write_label(label: np.ndarray, dst: str) -> None:
     """Write an (H, W) uint8 label as a grayscale PNG."""
     _replace(dst)

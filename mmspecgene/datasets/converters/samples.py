@@ -13,6 +13,7 @@ import numpy as np
 
 from .files import (
     normalized_suffix,
+    label_needs_rewrite,
     read_image_size,
     read_label,
     reencode_image,
@@ -82,17 +83,25 @@ def _check_label(report: ConversionReport, key: str, item: FileItem, size: Optio
     if size is not None and label.shape != size:
         report.skip(key, SIZE_MISMATCH, f'images {size[1]}x{size[0]} vs label {label.shape[1]}x{label.shape[0]}')
         return False, None
+    # a multi-band file (grey label stored as RGB/RGBA) is written as the one-band label read from it
+    multi_band = label_needs_rewrite(item.src)
+    if multi_band:
+        report.count('labels stored with equal colour bands (written as one band)')
     if label_fn is None:
-        return True, None
-    result = label_fn(label)
-    for name in result.counters:
-        report.count(name)
-    if result.out_of_range.size:
-        report.add_out_of_range(key, result.out_of_range.tolist(), result.allowed)
-    if result.rewritten is None and label.dtype != np.uint8:
-        report.skip(key, BAD_LABEL, f'{item.src}: {label.dtype} values do not fit uint8')
-        return False, None
-    return True, result.rewritten
+        rewritten = None
+    else:
+        result = label_fn(label)
+        for name in result.counters:
+            report.count(name)
+        if result.out_of_range.size:
+            report.add_out_of_range(key, result.out_of_range.tolist(), result.allowed)
+        rewritten = result.rewritten
+        if rewritten is None and label.dtype != np.uint8:
+            report.skip(key, BAD_LABEL, f'{item.src}: {label.dtype} values do not fit uint8')
+            return False, None
+    if rewritten is None and multi_band:
+        rewritten = label
+    return True, rewritten
 
 
 def check_sample(report: ConversionReport,

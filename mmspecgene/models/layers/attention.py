@@ -6,7 +6,9 @@
   <q, R_h[q_h - k_h]> + <q, R_w[q_w - k_w]> (unscaled query), tables ``rel_pos_h`` / ``rel_pos_w``
   of shape (2S-1, head_dim), linearly interpolated when the token grid differs from the build size.
 * ``rel_pos='bias'``: BEiT-style relative position bias table ``relative_position_bias_table``
-  ((2Wh-1)(2Ww-1)+3, num_heads) and index buffer ``relative_position_index`` for a grid plus one cls token.
+  ((2Wh-1)(2Ww-1)+3, num_heads) and index buffer ``relative_position_index`` for a grid plus one cls token;
+  on another token grid the (2Wh-1, 2Ww-1) offset table is resized bicubically (the three cls entries kept)
+  and the index rebuilt for that grid.
 """
 import functools
 from typing import Optional, Tuple
@@ -62,6 +64,30 @@ def _beit_relative_position_index(window_size: Tuple[int, int]) -> torch.Tensor:
     return index
 
 
+def resize_beit_bias_table(table: torch.Tensor, src_window: Tuple[int, int],
+                           dst_window: Tuple[int, int]) -> torch.Tensor:
+    """Resize a ((2Wh-1)(2Ww-1)+3, heads) BEiT bias table from ``src_window`` to ``dst_window``.
+
+    The offset part is resized bicubically (``align_corners=False``) as a (heads, 2Wh-1, 2Ww-1) image; the
+    three cls entries at the end are kept.
+
+    Returns:
+        Tensor: ((2H-1)(2W-1)+3, heads).
+    """
+    src_h, src_w = (2 * v - 1 for v in src_window)
+    dst_h, dst_w = (2 * v - 1 for v in dst_window)
+    expected = src_h * src_w + 3
+    if table.shape[0] != expected:
+        raise ValueError(f'a BEiT bias table for a {src_window[0]}x{src_window[1]} grid has {expected} rows, '
+                         f'got {table.shape[0]}')
+    if (src_h, src_w) == (dst_h, dst_w):
+        return table
+    offsets, cls_entries = table[:-3], table[-3:]
+    grid = offsets.t().reshape(1, -1, src_h, src_w)
+    resized = F.interpolate(grid, size=(dst_h, dst_w), mode='bicubic', align_corners=False)
+    return torch.cat([resized.reshape(-1, dst_h * dst_w).t(), cls_entries])
+
+
 class MultiheadSelfAttention(nn.Module):
     """Fused-qkv multi-head self-attention.
 
@@ -113,7 +139,8 @@ class MultiheadSelfAttention(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor, hw_shape: Optional[Tuple[int, int]] = None) -> torch.Tensor:
-        """Args: x (B, N, C); ``hw_shape`` (H, W) with N == H*W, needed for decomposed rel-pos.
+        """Args: x (B, N, C); ``hw_shape`` (H, W) with N == H*W (+1 cls token for the BEiT bias), needed for
+        decomposed rel-pos and for a BEiT bias on a grid other than its build grid.
 
         Returns:
             Tensor: (B, N, C).
@@ -125,7 +152,7 @@ class MultiheadSelfAttention(nn.Module):
         if self.rel_pos == 'decomposed':
             attn_bias = self._decomposed_bias(q, hw_shape)
         elif self.rel_pos == 'bias':
-            attn_bias = self._beit_bias(N).to(q.dtype)
+            attn_bias = self._beit_bias(N, hw_shape).to(q.dtype)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
         return self.proj(out.transpose(1, 2).reshape(B, N, C))
 
@@ -141,10 +168,20 @@ class MultiheadSelfAttention(nn.Module):
         bias = bias_h[..., :, None] + bias_w[..., None, :]  # (B, heads, H, W, H, W)
         return bias.reshape(B, heads, N, N)
 
-    def _beit_bias(self, num_tokens: int) -> torch.Tensor:
-        """(1, heads, N, N) BEiT relative position bias; N must be Wh*Ww+1."""
-        wh, ww = self.bias_window_size
-        if num_tokens != wh * ww + 1:
-            raise ValueError(f'relative position bias is built for {wh}x{ww}+1 tokens, got {num_tokens}')
-        bias = self.relative_position_bias_table[self.relative_position_index.reshape(-1)]
+    def _beit_bias(self, num_tokens: int, hw_shape: Optional[Tuple[int, int]] = None) -> torch.Tensor:
+        """(1, heads, N, N) BEiT relative position bias for N = H*W+1 tokens.
+
+        On the build grid the stored table and index are used; on another ``hw_shape`` the table is resized
+        with :func:`resize_beit_bias_table` and the index rebuilt for that grid.
+        """
+        window = tuple(self.bias_window_size) if hw_shape is None else tuple(int(v) for v in hw_shape)
+        if num_tokens != window[0] * window[1] + 1:
+            raise ValueError(f'relative position bias for a {window[0]}x{window[1]} grid needs '
+                             f'{window[0] * window[1] + 1} tokens (grid + cls), got {num_tokens}')
+        if window == tuple(self.bias_window_size):
+            table, index = self.relative_position_bias_table, self.relative_position_index
+        else:
+            table = resize_beit_bias_table(self.relative_position_bias_table, self.bias_window_size, window)
+            index = beit_relative_position_index(window).to(table.device)
+        bias = table[index.reshape(-1)]
         return bias.reshape(num_tokens, num_tokens, -1).permute(2, 0, 1).unsqueeze(0)

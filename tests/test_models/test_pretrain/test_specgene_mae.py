@@ -246,3 +246,33 @@ def test_released_masker_keeps_per_rank_state_under_ddp(tmp_path):
     assert torch.equal(ranks[0]['released_broadcast']['gmm_mean'], ranks[1]['released_broadcast']['gmm_mean'])
     for key, value in ranks[0]['clean'].items():  # the clean masker is rank-consistent by construction
         assert torch.equal(value, ranks[1]['clean'][key]), key
+
+
+@pytest.mark.parametrize('masker', [None, dict(type='GMMCMSSMasking')])
+def test_pretrained_init_cfg_loads_the_encoder_with_or_without_masker(tmp_path, masker):
+    """A ``Pretrained`` init (continued pretraining) loads the encoder and keeps the masker's start state."""
+    source = RGBTMAEViT(arch='tiny', img_size=64, patch_size=8)
+    source.init_weights()
+    path = str(tmp_path / 'encoder.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in source.state_dict().items()}}, path)
+    target = RGBTMAEViT(arch='tiny', img_size=64, patch_size=8, masker=masker,
+                        init_cfg=dict(type='Pretrained', checkpoint=path))
+    start = {k: v.clone() for k, v in target.state_dict().items() if k.startswith('masker.')}
+    assert bool(start) == (masker is not None)
+    target.init_weights()
+    for key, value in source.state_dict().items():
+        torch.testing.assert_close(target.state_dict()[key], value, msg=key)
+    for key, value in start.items():
+        torch.testing.assert_close(target.state_dict()[key], value, msg=key)
+
+
+def test_pretrained_init_cfg_still_rejects_missing_encoder_keys(tmp_path):
+    """Only the masker may be missing: a checkpoint without an encoder block fails loudly."""
+    source = RGBTMAEViT(arch='tiny', img_size=64, patch_size=8)
+    state = {f'backbone.{k}': v for k, v in source.state_dict().items() if not k.startswith('layers.1.')}
+    path = str(tmp_path / 'encoder.pth')
+    torch.save({'state_dict': state}, path)
+    target = RGBTMAEViT(arch='tiny', img_size=64, patch_size=8, masker=dict(type='GMMCMSSMasking'),
+                        init_cfg=dict(type='Pretrained', checkpoint=path))
+    with pytest.raises(Exception, match=r'layers\.1\.'):
+        target.init_weights()

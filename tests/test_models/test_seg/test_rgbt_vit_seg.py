@@ -152,6 +152,25 @@ def test_forward_shapes_and_input_size():
         tiny_backbone(init_cfg=dict(type='Kaiming'))
 
 
+def test_interpolate_pos_embed_runs_other_sizes_and_keeps_the_build_size_exact():
+    """Whole-image inference: another grid resizes positions and every layer's BEiT bias; the build grid is
+    untouched by the flag."""
+    torch.manual_seed(0)
+    fixed = tiny_backbone().eval()
+    fixed.init_weights()
+    for layer in fixed.layers:  # a non-zero bias, so the resize path is really exercised
+        torch.nn.init.normal_(layer.attn.relative_position_bias_table, std=0.5)
+    flexible = tiny_backbone(interpolate_pos_embed=True).eval()
+    flexible.load_state_dict(fixed.state_dict())
+    x = torch.randn(2, 6, TINY_SIZE, TINY_SIZE)
+    with torch.no_grad():
+        for a, b in zip(fixed(x), flexible(x)):
+            torch.testing.assert_close(a, b)
+        outs = flexible(torch.randn(2, 6, TINY_SIZE + 32, TINY_SIZE))
+    assert all(o.shape == (2, 2 * TINY['embed_dims'], 6, 4) for o in outs)
+    assert all(torch.isfinite(o).all() for o in outs)
+
+
 def test_batch_of_two_uses_each_samples_own_thermal():
     torch.manual_seed(0)
     backbone = tiny_backbone()
