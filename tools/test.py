@@ -5,13 +5,13 @@ import json
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmspecgene.datasets.transforms.modality_dropout import FILL_TRANSFORMS, MODALITIES, add_missing_modality
 from mmspecgene.utils import scope_of_config
-from mmspecgene.utils.cfg_options import check_cfg_options
+from mmspecgene.utils.cfg_options import add_cfg_options_arguments, merge_cfg_options
 from mmspecgene.utils.checkpoint_loader import add_trust_checkpoint_code_argument
 from mmspecgene.utils.dist import prepare_distributed
 
@@ -26,9 +26,7 @@ def parse_args():
     parser.add_argument('--show-dir', help='save RGB‖thermal visualisations under work_dir/timestamp/SHOW_DIR')
     parser.add_argument('--show', action='store_true', help='show visualisations in a window')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds between shown images')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
-    parser.add_argument('--strict-cfg-options', action='store_true',
-                        help='make a --cfg-options key that is not in the config an error (default: a warning)')
+    add_cfg_options_arguments(parser)
     parser.add_argument('--missing-modality', choices=MODALITIES,
                         help='evaluate with this modality absent (dropped from every test pair)')
     parser.add_argument('--missing-fill', choices=sorted(FILL_TRANSFORMS), default='mean',
@@ -71,10 +69,7 @@ def _to_json(value):
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        check_cfg_options(cfg, args.cfg_options, strict=args.strict_cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = merge_cfg_options(Config.fromfile(args.config), args)
     scope_of_config(cfg)
     if args.missing_modality:
         add_missing_modality(cfg, args.missing_modality, args.missing_fill)

@@ -4,12 +4,12 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmspecgene.utils import scope_of_config
-from mmspecgene.utils.cfg_options import check_cfg_options
+from mmspecgene.utils.cfg_options import add_cfg_options_arguments, merge_cfg_options
 from mmspecgene.utils.checkpoint_loader import add_trust_checkpoint_code_argument
 from mmspecgene.utils.dist import fp32_without_cuda, prepare_distributed
 
@@ -23,11 +23,8 @@ def parse_args():
         help='resume from the given checkpoint, or from the latest one in the work dir if no path is given')
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision (needs CUDA)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr with the global batch size')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. train_cfg.max_iters=100 (key=value, lists as [a,b])')
-    parser.add_argument('--strict-cfg-options', action='store_true',
-                        help='make a --cfg-options key that is not in the config an error (default: a warning)')
+    add_cfg_options_arguments(
+        parser, help='override config settings, e.g. train_cfg.max_iters=100 (key=value, lists as [a,b])')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     add_trust_checkpoint_code_argument(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -38,10 +35,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        check_cfg_options(cfg, args.cfg_options, strict=args.strict_cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = merge_cfg_options(Config.fromfile(args.config), args)
     scope_of_config(cfg)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(

@@ -14,12 +14,33 @@ from ..utils.cfg_options import check_cfg_options
 from ..utils.registration import get_in_scope
 
 
+def leaf_dataset_cfgs(dataset_cfg: dict) -> List[dict]:
+    """The configs of the datasets that hold samples: wrappers (``ConcatDataset``'s ``datasets``, the ``dataset`` of
+    ``RepeatDataset`` / ``ClassBalancedDataset``) are unwrapped, in order."""
+    if 'datasets' in dataset_cfg:
+        return [leaf for sub in dataset_cfg['datasets'] for leaf in leaf_dataset_cfgs(sub)]
+    if 'dataset' in dataset_cfg:
+        return leaf_dataset_cfgs(dataset_cfg['dataset'])
+    return [dataset_cfg]
+
+
 def config_dataset_meta(cfg: Config) -> dict:
     """``classes``/``palette``/... of the config's test dataset: its class's ``METAINFO`` updated by the config's
-    ``metainfo``, as the dataset itself would hold them (looked up in the host registry of the config's scope)."""
-    dataset_cfg = cfg.test_dataloader.dataset
-    dataset_cls = get_in_scope(DATASETS, dataset_cfg.type, scope_of_config(cfg))
-    return dataset_cls._load_metainfo(copy.deepcopy(dataset_cfg.get('metainfo')))
+    ``metainfo``, as the dataset itself would hold them (looked up in the host registry of the config's scope).
+
+    A wrapped test set (e.g. the SOD configs' ``ConcatDataset`` of VT5000, VT1000, VT821) gives the meta of its
+    datasets, which must agree on their classes.
+    """
+    metas = []
+    for dataset_cfg in leaf_dataset_cfgs(cfg.test_dataloader.dataset):
+        dataset_cls = get_in_scope(DATASETS, dataset_cfg['type'], scope_of_config(cfg))
+        metas.append((dataset_cfg['type'], dataset_cls._load_metainfo(copy.deepcopy(dataset_cfg.get('metainfo')))))
+    first_type, first = metas[0]
+    for name, meta in metas[1:]:
+        if tuple(meta.get('classes', ())) != tuple(first.get('classes', ())):
+            raise ValueError(f'the test datasets disagree on their classes: {first_type} has '
+                             f'{first.get("classes")}, {name} has {meta.get("classes")}')
+    return first
 
 
 def init_rgbt_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
@@ -52,10 +73,9 @@ def init_rgbt_model(config: Union[str, Config], checkpoint: Optional[str] = None
 
 
 def _test_pipeline(cfg: Config) -> Compose:
-    steps = [
-        copy.deepcopy(t) for t in cfg.test_dataloader.dataset.pipeline
-        if t['type'].rsplit('.', 1)[-1] != 'LoadAnnotations'
-    ]
+    """The test pipeline of the config's (first) test dataset, without its annotation loading."""
+    dataset_cfg = leaf_dataset_cfgs(cfg.test_dataloader.dataset)[0]
+    steps = [copy.deepcopy(t) for t in dataset_cfg['pipeline'] if t['type'].rsplit('.', 1)[-1] != 'LoadAnnotations']
     return Compose(steps)
 
 

@@ -6,7 +6,7 @@ Not registered here (``mmspecgene.evaluation`` imports no host); ``mmspecgene.de
 """
 import logging
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -47,6 +47,8 @@ class KAISTMissRateMetric(BaseMetric):
 
     Predictions are matched to evaluator images by the frame key of ``img_path``
     (``.../setXX/V00Y/I#####.jpg`` -> ``setXX/V00Y/I#####``) and converted to xywh without a +1 offset.
+    A run on part of the test set (frames never processed) is evaluated on the processed frames only, with a
+    warning: the other frames' pedestrians are neither missed nor counted, and they leave the FPPI denominator.
 
     Args:
         ann_file (str): Evaluator ground truth (``kaist_test_eval.json`` format).
@@ -101,7 +103,8 @@ class KAISTMissRateMetric(BaseMetric):
             self.results.append(
                 dict(frame_key=frame_key, image_index=position, boxes_xywh=boxes_xywh, scores=scores))
 
-    def _detections(self, results: List[dict]) -> KAISTDetections:
+    def _detections(self, results: List[dict]) -> Tuple[KAISTDetections, Optional[np.ndarray]]:
+        """The gathered predictions, and the (num_images, ) mask of processed frames (None when all were)."""
         positions = np.array([result['image_index'] for result in results], dtype=np.int64)
         seen = np.bincount(positions, minlength=self.gt.num_images)
         if (seen > 1).any():
@@ -109,24 +112,28 @@ class KAISTMissRateMetric(BaseMetric):
             raise ValueError(f'KAISTMissRateMetric: {int((seen > 1).sum())} frame(s) received predictions more '
                              f'than once (first: {repeated!r}); each evaluator frame must be processed once')
         num_missing = int((seen == 0).sum())
+        frames = None
         if num_missing:
-            print_log(f'KAISTMissRateMetric: {num_missing} of {self.gt.num_images} evaluator frames received no '
-                      'predictions; they count as frames without detections (their pedestrians as missed)',
-                      logger='current', level=logging.WARNING)
+            frames = seen > 0
+            first = self.gt.frame_keys[int(np.flatnonzero(~frames)[0])]
+            print_log(f'KAISTMissRateMetric: {num_missing} of {self.gt.num_images} evaluator frames were not '
+                      f'processed (first: {first!r}); the miss rates cover the {int(frames.sum())} processed frames '
+                      'only and are not comparable with full test-set numbers', logger='current', level=logging.WARNING)
         counts = [len(result['scores']) for result in results]
-        return KAISTDetections(
+        dets = KAISTDetections(
             image_index=np.repeat(positions, counts),
             boxes=np.concatenate([result['boxes_xywh'] for result in results] + [np.zeros((0, 4))]),
             scores=np.concatenate([result['scores'] for result in results] + [np.zeros(0)]),
             source='KAISTMissRateMetric predictions')
+        return dets, frames
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """MR^-2 (%) per setup and subset, plus ``recall_all``."""
         logger = MMLogger.get_current_instance()
-        dets = self._detections(results)
+        dets, frames = self._detections(results)
         setup_keys = self.setup_keys + ([] if 'reasonable' in self.setup_keys else ['reasonable'])
         evaluation: KAISTEvalResult = evaluate_kaist(
-            self.gt, dets, setups=setup_keys, faithful_quirks=self.faithful_quirks)
+            self.gt, dets, setups=setup_keys, faithful_quirks=self.faithful_quirks, frames=frames)
         if self.outfile_prefix is not None:
             write_reference_txt(f'{self.outfile_prefix}.txt', self.gt, dets)
             write_matlab_txt(f'{self.outfile_prefix}_matlab', self.gt, dets)
@@ -135,7 +142,8 @@ class KAISTMissRateMetric(BaseMetric):
         quirk_mode = 'faithful_quirks' if self.faithful_quirks else 'no faithful_quirks'
         logger.info(f'KAIST MR^-2 (%), {quirk_mode}:\n' + format_miss_rate_table(reported))
         if self.faithful_quirks:
-            without_quirks = evaluate_kaist(self.gt, dets, setups=self.setup_keys, faithful_quirks=False)
+            without_quirks = evaluate_kaist(
+                self.gt, dets, setups=self.setup_keys, faithful_quirks=False, frames=frames)
             differing = {
                 key: without_quirks.miss_rates[key]
                 for key in self.setup_keys

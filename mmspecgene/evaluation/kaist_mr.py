@@ -472,7 +472,8 @@ def evaluate_kaist(gt: KAISTGroundTruth,
                    faithful_quirks: bool = True,
                    iou_thr: float = IOU_THR,
                    max_dets: int = MAX_DETS,
-                   return_curves: bool = False) -> KAISTEvalResult:
+                   return_curves: bool = False,
+                   frames: Optional[np.ndarray] = None) -> KAISTEvalResult:
     """Log-average miss rates of ``dets`` for every setup and subset (docs/en/method.md#evaluation-protocols steps 1-9).
 
     Detections are sorted by descending score within each image (stable) before matching, so their input
@@ -483,8 +484,15 @@ def evaluate_kaist(gt: KAISTGroundTruth,
     wraps); a detection matched to the GT box whose json id is 0 counts as a false positive (the reference stores
     the matched id and treats id 0 as "unmatched"). ``False`` counts those GTs as misses, gives unreachable points
     recall 0 and counts that match as a true positive.
+
+    ``frames`` (bool, (num_images, ), default all) restricts the evaluation to those frames: the others' GT boxes
+    and images leave every subset (positives and the FPPI denominator), as for a run on part of the test set.
     """
     setup_keys = resolve_setups(setups)
+    if frames is not None:
+        frames = np.asarray(frames, dtype=bool)
+        if frames.shape != (gt.num_images, ):
+            raise ValueError(f'frames must be a bool mask of shape ({gt.num_images},), got {frames.shape}')
     for subset in subsets:
         gt.subset_mask(subset)  # validates the name
     dets = dets.sorted_per_image()
@@ -500,7 +508,10 @@ def evaluate_kaist(gt: KAISTGroundTruth,
     score_order = np.argsort(-dets.scores, kind='stable')
     det_image_sorted = dets.image_index[score_order]
     has_det = np.bincount(dets.image_index, minlength=gt.num_images) > 0
-    subset_masks = {subset: gt.subset_mask(subset) for subset in subsets}
+    subset_masks = {
+        subset: gt.subset_mask(subset) if frames is None else gt.subset_mask(subset) & frames
+        for subset in subsets
+    }
     quirk_fp = (gt.ann_ids == 0) if faithful_quirks else np.zeros(len(gt.ann_ids), dtype=bool)
 
     miss_rates: Dict[str, Dict[str, float]] = {}

@@ -20,6 +20,8 @@ SOD_METRIC_KEYS = ('S', 'MAE', 'maxF', 'meanF', 'adpF', 'maxE', 'meanE', 'adpE',
 
 #: β² of weighted F in the released toolbox (PySODMetrics' default is 1).
 RELEASED_WF_BETA2 = 0.3
+# A 0/255 ground truth is salient where GT > SOD_GT_THRESHOLD (PySODMetrics' own binarisation).
+SOD_GT_THRESHOLD = 128
 
 #: File suffixes :func:`pair_files` looks at (lower case).
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
@@ -40,7 +42,8 @@ def normalize_gt(gt: np.ndarray, name: str = 'gt') -> np.ndarray:
     """Bring a SOD ground truth to the binary 0/255 uint8 scale.
 
     The scale is detected from the maximum value: max <= 1 means 0/1 labels,
-    max >= 128 means a 0/255 map, which is binarised as ``gt >= 128``. The
+    max > 128 means a 0/255 map, which is binarised as ``gt > 128`` (PySODMetrics' own threshold, so an
+    anti-aliased edge pixel of exactly 128 is background in both). The
     function is idempotent (0/255 in, the same 0/255 out).
 
     Args:
@@ -67,12 +70,12 @@ def normalize_gt(gt: np.ndarray, name: str = 'gt') -> np.ndarray:
                          f'got range [{gt_min}, {gt_max}]')
     if gt_max <= 1:
         return gt.astype(np.uint8) * 255
-    if gt_max < 128:
+    if gt_max <= SOD_GT_THRESHOLD:
         raise ValueError(
             f'{name}: cannot tell the ground-truth scale, max value is '
             f'{gt_max}; expected 0/1 labels (max <= 1) or a 0/255 map '
-            f'(max >= 128)')
-    return np.where(gt >= 128, 255, 0).astype(np.uint8)
+            f'(max > {SOD_GT_THRESHOLD})')
+    return np.where(gt > SOD_GT_THRESHOLD, 255, 0).astype(np.uint8)
 
 
 def _read_grey(path: str) -> np.ndarray:

@@ -84,6 +84,21 @@ def warp_points(H: np.ndarray, points: np.ndarray) -> np.ndarray:
     return out
 
 
+def grid_correspondences(H: np.ndarray, size: Tuple[int, int], step: int = 8) -> Tuple[np.ndarray, np.ndarray]:
+    """Ground-truth correspondences of a ``(w, h)`` pair: RGB pixels on a ``step``-pixel grid (offset by half a
+    step) and their images under ``H`` (RGB -> thermal), kept where they land inside the thermal image.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: (N, 2) RGB and (N, 2) thermal pixels.
+    """
+    w, h = size
+    xs, ys = np.meshgrid(np.arange(step / 2, w, step), np.arange(step / 2, h, step))
+    rgb = np.stack([xs.ravel(), ys.ravel()], axis=1)
+    thermal = warp_points(H, rgb)
+    inside = (thermal[:, 0] >= 0) & (thermal[:, 0] <= w - 1) & (thermal[:, 1] >= 0) & (thermal[:, 1] <= h - 1)
+    return rgb[inside], thermal[inside]
+
+
 def check_homography(H, size: Optional[Tuple[int, int]], name: str, max_area_ratio: float = 25.0) -> np.ndarray:
     """Validate a ground-truth homography of a ``(w, h)`` image and return it as (3, 3) float64.
 

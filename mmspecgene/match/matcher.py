@@ -200,9 +200,9 @@ class RGBTMatcher(BaseModel):
             return self.loss(inputs, data_samples)
         if mode == 'predict':
             return self.predict(inputs, data_samples)
-        if mode == 'tensor':
+        if mode == 'tensor':  # raw outputs of both levels
             data = self._match(self.extract_feat(inputs), {})
-            return data['conf_matrix']
+            return data['conf_matrix'], data['expec_f']
         raise RuntimeError(f'invalid mode {mode!r}, expected loss, predict or tensor')
 
     def loss(self, inputs: torch.Tensor, data_samples: List[BaseDataElement]) -> Dict[str, torch.Tensor]:

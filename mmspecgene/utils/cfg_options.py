@@ -1,10 +1,11 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """Catch typos in ``--cfg-options`` keys: mmengine merges an unknown key path silently as a new key."""
+import argparse
 import difflib
 import logging
 from typing import Iterator, List, Mapping, Optional, Tuple
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 
@@ -63,3 +64,20 @@ def check_cfg_options(cfg, options: Optional[Mapping], strict: bool = False) -> 
         print_log(message + '. It is merged as a new key: fine for a new argument, otherwise a typo '
                   '(--strict-cfg-options makes it an error).', logger='current', level=logging.WARNING)
     return messages
+
+
+def add_cfg_options_arguments(parser: argparse.ArgumentParser,
+                              help: str = 'override config settings (key=value, lists as [a,b])') -> None:
+    """Add ``--cfg-options`` (mmengine ``DictAction``) and ``--strict-cfg-options`` to a tool's parser."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=help)
+    parser.add_argument('--strict-cfg-options', action='store_true',
+                        help='make a --cfg-options key that is not in the config an error (default: a warning)')
+
+
+def merge_cfg_options(cfg: Config, args: argparse.Namespace) -> Config:
+    """Check (:func:`check_cfg_options`) and merge a tool's ``--cfg-options`` into ``cfg``; returns ``cfg``."""
+    options = getattr(args, 'cfg_options', None)
+    if options:
+        check_cfg_options(cfg, options, strict=getattr(args, 'strict_cfg_options', False))
+        cfg.merge_from_dict(options)
+    return cfg

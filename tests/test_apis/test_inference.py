@@ -64,6 +64,36 @@ def test_unregistered_dataset_type_names_the_scope():
         config_dataset_meta(cfg)
 
 
+def _concat_test_set(cfg_file):
+    """The config with its test set wrapped as the VT SOD configs wrap theirs (ConcatDataset of two)."""
+    cfg = Config.fromfile(cfg_file)
+    single = cfg.test_dataloader.dataset
+    cfg.test_dataloader.dataset = dict(type='ConcatDataset', datasets=[single, dict(single)])
+    return cfg
+
+
+def test_config_dataset_meta_of_the_released_sod_concat_test_set():
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/sod/upernet/upernet-sod_rgbt-vit-s-specgene_2xb1-160k_vt5000-768x768.py'))
+    assert cfg.test_dataloader.dataset.type == 'ConcatDataset'
+    assert config_dataset_meta(cfg)['classes'] == SOD_CLASSES
+
+
+def test_wrapped_test_sets_must_agree_on_classes():
+    cfg = _concat_test_set(SEG_CFG)
+    cfg.test_dataloader.dataset.datasets[1].metainfo = dict(classes=('a', 'b', 'c', 'd'))
+    with pytest.raises(ValueError, match=r"disagree on their classes.*\('a', 'b', 'c', 'd'\)"):
+        config_dataset_meta(cfg)
+
+
+def test_state_dict_only_checkpoint_with_a_concat_test_set(camera_root, tmp_path):
+    ckpt = save_state_dict_only(SOD_CFG, str(tmp_path / 'sod.pth'))
+    model = init_rgbt_model(_concat_test_set(SOD_CFG), ckpt)
+    assert _meta(model.dataset_meta) == _meta(SYNTHETIC_SOD_METAINFO)
+    result = inference_rgbt(model, *_pair(camera_root, 'sod/synthetic', 'test', '000003.png'))
+    assert result.pred_sem_seg.data.shape == (1, 512, 640)
+
+
 @pytest.fixture(scope='module')
 def det_ckpt(tmp_path_factory):
     """A bare state_dict (no 'state_dict'/'meta' keys) of the tiny synthetic detector."""

@@ -282,8 +282,9 @@ def test_metric_few_frames(gt):
     assert set(metrics) == {f'kaist/MR_{key}_{subset}' for key in ('reasonable', 'far') for subset in SUBSETS} | {
         'kaist/recall_all'}
     subset = np.isin(dets.image_index, positions)
+    frames = np.isin(np.arange(gt.num_images), positions)  # the metric evaluates the processed frames only
     expected = evaluate_kaist(gt, KAISTDetections(dets.image_index[subset], dets.boxes[subset], dets.scores[subset]),
-                              setups=['reasonable', 'far'])
+                              setups=['reasonable', 'far'], frames=frames)
     for key in ('reasonable', 'far'):
         for subset_name in SUBSETS:
             value, reference = metrics[f'kaist/MR_{key}_{subset_name}'], expected.miss_rates[key][subset_name]
@@ -328,7 +329,8 @@ def test_metric_errors(gt):
     # No detection at all: the reference skips every GT-only frame (no positive left), without quirks all are missed.
     assert math.isnan(metric.compute_metrics(metric.results[:1])['MR_reasonable_all'])
     plain_metric = KAISTMissRateMetric(str(ANN), setups='reasonable', faithful_quirks=False)
-    plain_metric.process({}, [empty])
+    plain_metric.process({}, [
+        dict(empty, img_path=f'data/kaist/visible/{key}.jpg') for key in gt.frame_keys])
     assert plain_metric.compute_metrics(plain_metric.results)['MR_reasonable_all'] == pytest.approx(100.0)
 
 

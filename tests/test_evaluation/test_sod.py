@@ -127,6 +127,19 @@ def test_evaluator_matches_pysodmetrics_random(wf_beta2):
                    pysod_reference(preds, gts, wf_beta=wf_beta2))
 
 
+def test_evaluator_matches_pysodmetrics_on_anti_aliased_gt():
+    """A bilinearly resized 0/255 mask has edge pixels of exactly 128; both sides call them background."""
+    gt = np.zeros((64, 64), np.uint8)
+    gt[:, 32:] = 255
+    gt = cv2.resize(gt, (127, 64), interpolation=cv2.INTER_LINEAR)
+    assert (gt == 128).any()
+    pred = np.zeros_like(gt)
+    pred[:, 60:66] = 200
+    evaluator = SODEvaluator()
+    evaluator.step(pred, gt)
+    assert_matches(evaluator.get_results(), pysod_reference([pred], [gt]))
+
+
 def test_evaluator_matches_pysodmetrics_structured():
     preds, gts = structured_maps(np.random.default_rng(1))
     evaluator = SODEvaluator()
@@ -149,9 +162,11 @@ def test_gt_scale_detection_and_idempotence(tmp_path):
     np.testing.assert_array_equal(gt_255, labels * 255)
     np.testing.assert_array_equal(normalize_gt(gt_255), gt_255)
     np.testing.assert_array_equal(normalize_gt(labels.astype(bool)), gt_255)
-    # anti-aliased 0/255 GT: G = GT >= 128
-    soft_gt = np.array([[0, 127, 128, 255]], np.uint8)
-    np.testing.assert_array_equal(normalize_gt(soft_gt), [[0, 0, 255, 255]])
+    # anti-aliased 0/255 GT: G = GT > 128, PySODMetrics' threshold
+    soft_gt = np.array([[0, 127, 128, 129, 255]], np.uint8)
+    np.testing.assert_array_equal(normalize_gt(soft_gt), [[0, 0, 0, 255, 255]])
+    with pytest.raises(ValueError, match=r'max value is 128'):
+        normalize_gt(np.array([[0, 128]], np.uint8))
     # all-zero GT is valid on either scale
     np.testing.assert_array_equal(
         normalize_gt(np.zeros((3, 3), np.uint8)), np.zeros((3, 3)))

@@ -9,6 +9,7 @@ from mmspecgene.match.geometry import (
     check_homography,
     error_auc,
     estimate_homography,
+    grid_correspondences,
     mean_corner_error,
     sample_homography,
     scale_matrix,
@@ -93,3 +94,11 @@ def test_estimate_homography_magsac_recovers_exact_model():
     est = estimate_homography(kpts0, kpts1, 1.0)
     assert mean_corner_error(H, est, (320, 256)) < 0.05
     assert estimate_homography(kpts0[:3], kpts1[:3]) is None
+
+
+def test_grid_correspondences_keep_points_landing_inside():
+    shift = np.array([[1., 0, 20], [0, 1, -10], [0, 0, 1]])  # 20 px right, 10 px up
+    rgb, thermal = grid_correspondences(shift, (64, 48), step=16)
+    # grid x 8, 24, 40, 56 and y 8, 24, 40; x + 20 <= 63 keeps x <= 40, y - 10 >= 0 keeps y >= 24
+    assert sorted(map(tuple, rgb.tolist())) == [(x, y) for x in (8., 24., 40.) for y in (24., 40.)]
+    np.testing.assert_allclose(thermal, rgb + [20, -10])

@@ -92,3 +92,22 @@ def test_seg_test_split_label_map_follows_the_resize(browse, camera_root, tmp_pa
             expected_colour = (1 - alpha) * canvas[:, half] + alpha * palette[gt]
             close = np.abs(drawing[:, half] - expected_colour).max(-1) <= 3
             assert close[labelled].mean() > 0.9
+
+
+MATCH_CFG = osp.join(REPO, 'configs/match/loftr/loftr_rgbt-vit-tiny_1xb4-3000i_synthetic.py')
+
+
+def test_match_train_split_draws_the_warped_pair_and_its_correspondences(browse, camera_root, tmp_path):
+    data = osp.join(camera_root, 'match') + '/'
+    out_dir = str(tmp_path / 'new_folder')
+    browse.main([MATCH_CFG, '--split', 'train', '--output-dir', out_dir, '--num', '2', '--cfg-options',
+                 f'train_dataloader.dataset.data_root={data}'])
+    cfg = Config.fromfile(MATCH_CFG)
+    cfg.train_dataloader.dataset.data_root = data
+    init_default_scope('mmspecgene')
+    dataset = browse.build_browse_dataset(cfg, 'train')
+    drawn = sorted(glob.glob(osp.join(out_dir, '*.png')))
+    assert len(drawn) == min(2, len(dataset)) and all(cv2.imread(path) is not None for path in drawn)
+    item = dataset[0]
+    assert tuple(item['inputs'].shape) == (6, 128, 160)  # camera frames resized to the config's 160 x 128
+    assert browse.draw_match_sample(item, str(tmp_path / 'again.png'), 'again') > 10

@@ -500,6 +500,7 @@ def make_vt5000(raw):
         write_label(raw / split / 'GT/1.png', gt)
     soft = gt.copy()
     soft[0, 0] = 200  # out of range on the 0/255 scale, thresholded to 1
+    soft[0, 1] = 128  # an anti-aliased edge value: background, as for PySODMetrics (GT > 128)
     write_image(raw / 'Train/RGB/2.jpg')
     write_image(raw / 'Train/T/2.jpg')
     write_label(raw / 'Train/GT/2.png', soft)
@@ -514,7 +515,7 @@ def test_vt_sod2mmspecgene(tmp_path):
     report = conv.main([str(raw), '--set', 'vt5000', '--out-dir', str(out)])
     text = report_text(report)
     assert report.written == {'train': 2, 'test': 1}
-    assert 'train/2: [200]' in text and 'test/3: infrared missing' in text
+    assert 'train/2: [128, 200]' in text and 'test/3: infrared missing' in text
     assert 'GT on the 0/255 scale (stored as 0/1): 3' in text
     np.testing.assert_array_equal(read_label(out / 'vt5000/labels/train/1.png'), gt // 255)
     expected = gt // 255
@@ -531,7 +532,7 @@ def test_vt_sod2mmspecgene(tmp_path):
     report = conv.main([str(conv_raw), '--set', 'vt821', '--out-dir', str(out), '--link', 'hardlink'])
     assert report.written == {'test': 2} and report.out_of_range == []
     assert osp.samefile(out / 'vt821/labels/test/2.png', out / 'vt5000/labels/train/2.png')
-    with pytest.raises(utils.ConversionError, match=r'label values \[200\] out of range'):
+    with pytest.raises(utils.ConversionError, match=r'label values \[128, 200\] out of range'):
         conv.main([str(raw), '--set', 'vt5000', '--out-dir', str(tmp_path / 'o2'), '--split-dirs', 'train=Train',
                    '--strict'])
 

@@ -14,6 +14,7 @@ TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'get_flops.py')
 SEG_TINY = osp.join(REPO, 'configs', 'seg', 'upernet', 'upernet_rgbt-vit-tiny_1xb4-400i_synthetic.py')
 DET_TINY = osp.join(REPO, 'configs', 'det', 'vitdet', 'vitdet_mask-rcnn_rgbt-vit-tiny_1xb4-400i_synthetic.py')
 PRETRAIN_TINY = osp.join(REPO, 'configs', 'pretrain', 'specgene', 'specgene_vit-tiny-p16_1xb16-30e_synthetic.py')
+MATCH_TINY = osp.join(REPO, 'configs', 'match', 'loftr', 'loftr_rgbt-vit-tiny_1xb4-3000i_synthetic.py')
 
 
 @pytest.fixture(scope='module')
@@ -105,3 +106,17 @@ def test_det_and_pretrain_configs(tool, capsys):
 def test_bad_shape(tool):
     with pytest.raises(ValueError, match='multiples of the patch size 16'):
         tool.main([SEG_TINY, '--shape', '100', '96'])
+
+
+def test_match_config(tool, capsys):
+    match = tool.main([MATCH_TINY])  # the test pairs' 160 x 128 (w x h)
+    assert 'task: match, arch: tiny, input: (1, 6, 128, 160)' in capsys.readouterr().out
+    parts = match['rows']['test forward']['parts']
+    # the ViT runs on both modalities of the 8 x 10 grid (no cls token), the fine branch on every pair
+    assert parts['backbone'][1] > vit_flops(4, 192, 80, 80) - 1
+    assert parts['coarse_transformer'][1] > 0 and parts['fine_branch'][1] > 0
+
+
+def test_cfg_options_typos_warn_or_fail(tool):
+    with pytest.raises(KeyError, match=r"'model.backbone.arhc' is not in the config.*did you mean 'model.backbone"):
+        tool.main([SEG_TINY, '--cfg-options', 'model.backbone.arhc=small', '--strict-cfg-options'])

@@ -1,6 +1,7 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """--cfg-options key typos: a warning naming the key and the closest existing one, an error with
 --strict-cfg-options (tools/train.py, tools/test.py)."""
+import argparse
 import logging
 import os.path as osp
 import sys
@@ -10,7 +11,12 @@ from mmengine.config import Config, DictAction
 
 from mmspecgene.testing.logs import captured_log_records
 from mmspecgene.testing.scripts import load_script
-from mmspecgene.utils.cfg_options import check_cfg_options, unknown_cfg_option_keys
+from mmspecgene.utils.cfg_options import (
+    add_cfg_options_arguments,
+    check_cfg_options,
+    merge_cfg_options,
+    unknown_cfg_option_keys,
+)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = osp.join(REPO, 'configs/det/vitdet/vitdet_mask-rcnn_rgbt-vit-tiny_1xb4-400i_synthetic.py')
@@ -72,3 +78,41 @@ def test_cli_strict_cfg_options(monkeypatch, tmp_path, script, extra):
     monkeypatch.setattr(sys, 'argv', argv)
     with pytest.raises(KeyError, match=r"optim_wraper.*did you mean 'optim_wrapper\.optimizer\.lr'"):
         load_script(osp.join(REPO, 'tools', script)).main()
+
+
+MATCH_CFG = osp.join(REPO, 'configs/match/loftr/loftr_rgbt-vit-tiny_1xb4-3000i_synthetic.py')
+
+
+@pytest.mark.parametrize('script, args', [
+    ('analysis_tools/match_eval.py', [MATCH_CFG]),
+    ('analysis_tools/get_flops.py', [SEG_CFG]),
+    ('analysis_tools/browse_dataset.py', [SEG_CFG]),
+])
+def test_analysis_tools_check_cfg_options(tmp_path, script, args):
+    """The analysis tools check --cfg-options like train/test (a typo fails under --strict-cfg-options)."""
+    tool = load_script(osp.join(REPO, 'tools', script))
+    typo = ['--cfg-options', 'test_dataloader.datset.data_root=x', '--strict-cfg-options']
+    with pytest.raises(KeyError, match=r"'test_dataloader\.datset\.data_root'.*did you mean 'test_dataloader\.dataset"):
+        tool.main(args + typo)
+
+
+def test_merge_cfg_options_warns_then_merges():
+    parser = argparse.ArgumentParser()
+    add_cfg_options_arguments(parser)
+    cfg = Config.fromfile(SEG_CFG)
+    args = parser.parse_args(['--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.max_iter=4'])
+    with captured_log_records() as records:
+        assert merge_cfg_options(cfg, args) is cfg
+    assert cfg.train_cfg.max_iters == 3 and cfg.train_cfg.max_iter == 4
+    assert [r.levelno for r in records] == [logging.WARNING] and "'train_cfg.max_iter'" in records[0].getMessage()
+    with pytest.raises(KeyError, match='max_iter'):
+        merge_cfg_options(Config.fromfile(SEG_CFG), parser.parse_args(
+            ['--cfg-options', 'train_cfg.max_iter=4', '--strict-cfg-options']))
+
+
+def test_model_converter_checks_cfg_options(tmp_path):
+    convert = load_script(osp.join(REPO, 'tools', 'model_converters', 'specgene_convert.py'))
+    with pytest.raises(KeyError, match=r"'model.backbone.arhc'.*did you mean 'model.backbone.arch'"):
+        convert.build_model_state(SEG_CFG, _options('model.backbone.arhc=small'), strict_cfg_options=True)
+    args = convert.parse_args(['src.pth', '--validate-only', '--strict-cfg-options', '--cfg-options', 'a=1'])
+    assert args.strict_cfg_options and args.cfg_options == {'a': 1}

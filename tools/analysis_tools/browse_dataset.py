@@ -1,6 +1,9 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """Browse a config's dataset after its pipeline: RGB and thermal side by side with the annotations.
 
+Matching configs draw the pair the matcher sees (the thermal image warped by the sample's homography) with the
+ground-truth correspondences of a grid of RGB pixels.
+
 The drawing shows the transformed image (after resize, crop, flip, pad) and the ground truth in the same
 coordinates: a pipeline that loads its annotations after the geometric steps (the usual test pipelines, which
 evaluate in original coordinates) is browsed with its ``LoadAnnotations`` moved right after the image loading step,
@@ -8,16 +11,20 @@ so that every geometric step transforms boxes, masks and label maps together wit
 """
 import argparse
 import copy
+import os
 import os.path as osp
+import tempfile
 from typing import List, Optional
 
 import mmcv
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.utils import ProgressBar
 
+from mmspecgene.match.geometry import grid_correspondences
+from mmspecgene.match.visualization import draw_matches
 from mmspecgene.utils import scope_of_config
-from mmspecgene.utils.cfg_options import check_cfg_options
+from mmspecgene.utils.cfg_options import add_cfg_options_arguments, merge_cfg_options
 from mmspecgene.visualization import det_sample_for_canvas, seg_sample_for_canvas, side_by_side, split_stack
 
 IMAGE_LOADERS = ('LoadRGBTImagePair', )
@@ -31,7 +38,7 @@ def parse_args(argv=None):
     parser.add_argument('--num', type=int, default=20, help='number of samples to draw')
     parser.add_argument('--show', action='store_true', help='show in a window')
     parser.add_argument('--show-interval', type=float, default=2, help='seconds between shown images')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    add_cfg_options_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -81,28 +88,43 @@ def canvas_of(item: dict, scope: str):
     return canvas, sample
 
 
+def draw_match_sample(item: dict, out_file: str, title: str, step: int = 16) -> int:
+    """Save RGB‖warped thermal with the ground-truth correspondences of a ``step``-pixel grid; returns their count."""
+    rgb, thermal = split_stack(item['inputs'])
+    kpts0, kpts1 = grid_correspondences(item['data_samples'].gt_homography, (rgb.shape[1], rgb.shape[0]), step)
+    draw_matches(rgb, thermal, kpts0, kpts1, None, out_file, title=f'{title}: {len(kpts0)} ground-truth matches')
+    return len(kpts0)
+
+
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        check_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = merge_cfg_options(Config.fromfile(args.config), args)
     scope = scope_of_config(cfg)
     init_default_scope(scope)
     if not args.output_dir and not args.show:
         raise SystemExit('nothing to do: give --output-dir and/or --show')
     dataset = build_browse_dataset(cfg, args.split)
-    visualizer: Optional[object] = VISUALIZERS.build(cfg.visualizer) if scope != 'mmpretrain' else None
+    if args.output_dir:
+        os.makedirs(args.output_dir, exist_ok=True)
+    visualizer: Optional[object] = VISUALIZERS.build(cfg.visualizer) if scope in ('mmdet', 'mmseg') else None
     if visualizer is not None:
         visualizer.dataset_meta = dataset.metainfo
     num = min(args.num, len(dataset))
     progress = ProgressBar(num)
     for i in range(num):
         item = dataset[i]
-        canvas, sample = canvas_of(item, scope)
         name = osp.basename(item['data_samples'].img_path)
         # png: a lossless drawing, whatever the format of the source image
         out_file = osp.join(args.output_dir, f'{i:05d}_{osp.splitext(name)[0]}.png') if args.output_dir else None
+        if scope == 'mmspecgene':  # matching
+            with tempfile.TemporaryDirectory() as tmp:
+                drawn = out_file or osp.join(tmp, 'match.png')
+                draw_match_sample(item, drawn, name)
+                if args.show:
+                    mmcv.imshow(mmcv.imread(drawn), name, int(args.show_interval * 1000))
+            progress.update()
+            continue
+        canvas, sample = canvas_of(item, scope)
         if visualizer is not None:
             visualizer.add_datasample(name, canvas, sample, draw_pred=False, show=args.show,
                                       wait_time=args.show_interval, out_file=out_file)

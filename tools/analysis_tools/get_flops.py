@@ -12,6 +12,8 @@ What is measured, per task (models built with random weights; no checkpoint or d
 * det (mmdet): the test-time forward ``model(inputs, data_samples, mode='tensor')`` as mmdet's get_flops:
   backbone, neck, RPN with proposals, RoI heads. FLOPs of the RoI heads depend on the proposal count.
 * seg / SOD (mmseg): ``model(inputs, mode='tensor')``: backbone, neck, decode head (no auxiliary head).
+* match (mmspecgene): ``model(inputs, mode='tensor')``: backbone, coarse transformer and matching, fine branch;
+  the fine level's FLOPs depend on the number of coarse matches the random weights give.
 * pretrain (mmpretrain): two rows: the encoder on both full modalities (``extract_feat``, what a downstream
   task reuses), and the training forward at the masker's base mask ratio (patch embedding, encoder on the
   visible tokens of both modalities, dual decoder; the masker's own cost is not counted).
@@ -32,9 +34,11 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
-TASK_OF_SCOPE = dict(mmpretrain='pretrain', mmdet='det', mmseg='seg')
+from mmspecgene.utils.cfg_options import add_cfg_options_arguments, merge_cfg_options
+
+TASK_OF_SCOPE = dict(mmpretrain='pretrain', mmdet='det', mmseg='seg', mmspecgene='match')
 SDPA_OP = 'aten::scaled_dot_product_attention'
 OTHER_PART = '(outside submodule calls)'
 
@@ -45,7 +49,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--shape', type=int, nargs='+', default=None,
         help='input H W (or one value for H = W); default: the size the config builds the backbone for')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    add_cfg_options_arguments(parser)
     parser.add_argument('--show-table', action='store_true', help='print mmengine\'s per-module complexity table')
     return parser.parse_args(argv)
 
@@ -177,10 +181,20 @@ def config_task(cfg: Config) -> str:
     return TASK_OF_SCOPE[scope_of_config(cfg)]
 
 
+def match_input_size(cfg: Config) -> Tuple[int, int]:
+    """(H, W) of a matching config's test pairs: ``LoadRGBTMatchPair``'s ``img_size`` (w, h)."""
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'LoadRGBTMatchPair' and step.get('img_size') is not None:
+            width, height = step['img_size']
+            return height, width
+    raise ValueError(f'{cfg.filename}: no LoadRGBTMatchPair(img_size=...) in the test pipeline; pass --shape H W')
+
+
 def set_input_shape(cfg: Config, task: str, shape: Optional[Sequence[int]]) -> Tuple[int, int]:
-    """The (H, W) to measure at (default: the backbone's build size); rebuilds size-dependent parts for it."""
+    """The (H, W) to measure at (default: the backbone's build size, for matching the test pairs' size);
+    rebuilds size-dependent parts for it."""
     backbone = cfg.model.backbone
-    built = _pair(backbone.get('img_size', 224))
+    built = match_input_size(cfg) if task == 'match' else _pair(backbone.get('img_size', 224))
     if shape is None:
         return built
     if len(shape) not in (1, 2):
@@ -189,6 +203,8 @@ def set_input_shape(cfg: Config, task: str, shape: Optional[Sequence[int]]) -> T
     patch = backbone.get('patch_size', 16)
     if shape[0] % patch or shape[1] % patch:
         raise ValueError(f'--shape {shape[0]} {shape[1]}: H and W must be multiples of the patch size {patch}')
+    if task == 'match':  # the matching ViT resizes its positions to any grid
+        return shape
     backbone.img_size = shape
     if task == 'pretrain':  # the token count drives the masker and the decoder's position table
         num_tokens = (shape[0] // patch) * (shape[1] // patch)
@@ -233,7 +249,7 @@ def measure(cfg: Config, shape: Optional[Sequence[int]] = None, show_table: bool
     with torch.no_grad():
         if task == 'det':
             rows['test forward'] = count_complexity(TensorForward(model, det_data_samples(shape)), inputs, show_table)
-        elif task == 'seg':
+        elif task in ('seg', 'match'):
             rows['test forward'] = count_complexity(TensorForward(model), inputs, show_table)
         else:
             rows['encoder (both modalities)'] = count_complexity(EncoderForward(model), inputs, show_table)
@@ -273,9 +289,7 @@ def format_report(path: str, result: dict) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = merge_cfg_options(Config.fromfile(args.config), args)
     result = measure(cfg, args.shape, args.show_table)
     print(format_report(args.config, result))
     return result

@@ -16,12 +16,13 @@ import pickle
 
 import cv2
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import DATASETS, init_default_scope
 from mmengine.utils import ProgressBar
 
 from mmspecgene.match.metric import RGBTMatchingMetric
 from mmspecgene.utils import scope_of_config
+from mmspecgene.utils.cfg_options import add_cfg_options_arguments, merge_cfg_options
 
 
 def sift_matches(rgb_bgr: np.ndarray, thermal_bgr: np.ndarray, ratio: float = 0.8, max_features: int = 4000):
@@ -85,7 +86,7 @@ def parse_args(argv=None):
     parser.add_argument('--ransac-thr', type=float, default=None,
                         help='MAGSAC threshold in pixels (default: the config\'s test_evaluator value)')
     parser.add_argument('--out-json', help='write {method: metrics} to this json file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    add_cfg_options_arguments(parser)
     args = parser.parse_args(argv)
     if args.no_sift and not args.predictions:
         parser.error('nothing to evaluate: give --predictions or drop --no-sift')
@@ -94,9 +95,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = merge_cfg_options(Config.fromfile(args.config), args)
     init_default_scope(scope_of_config(cfg))
     evaluator = cfg.test_evaluator if isinstance(cfg.test_evaluator, dict) else cfg.test_evaluator[0]
     thr = args.ransac_thr if args.ransac_thr is not None else evaluator.get('ransac_thr', 3.0)

@@ -13,9 +13,8 @@ Output::
     <out>/<set>/labels/<split>/<name>.png     uint8 0/1
 
 GT handling (docs/en/method.md#segmentation-and-sod): the scale is detected by the maximum value; a 0/1 GT is copied as
-is (idempotent), a 0/255
-GT is stored as GT >= 128. Values other than 0 and 255 on the 0/255 scale are reported as out of range (and
-thresholded), an error with --strict.
+is (idempotent), a 0/255 GT is stored as GT > 128 (the threshold of the SOD metrics). Values other than 0 and 255 on
+the 0/255 scale are reported as out of range (and thresholded), an error with --strict.
 """
 import argparse
 import os.path as osp
@@ -30,6 +29,7 @@ from mmspecgene.datasets.converters import (
     folder_samples,
     make_report,
 )
+from mmspecgene.evaluation.sod import SOD_GT_THRESHOLD
 
 SETS = ('vt5000', 'vt1000', 'vt821', 'vi-rgbt1500')
 SUFFIXES = dict(visible='.jpg', infrared='.jpg', label='.png')
@@ -58,16 +58,17 @@ def parse_args(argv=None):
 def sod_label_fn(label: np.ndarray) -> LabelCheck:
     """Check an (H, W) GT: the scale is detected by the maximum value.
 
-    A 0/1 GT is kept (idempotent; rewritten only when it is not uint8); otherwise GT >= 128 is stored as 1 and
+    A 0/1 GT is kept (idempotent; rewritten only when it is not uint8); otherwise GT > 128 is stored as 1 and
     values other than 0 and 255 are out of range.
     """
-    allowed = '0/1 or 0/255 (thresholded at 128)'
+    allowed = f'0/1 or 0/255 (salient where > {SOD_GT_THRESHOLD})'
     if label.max(initial=0) <= 1:
         rewritten = None if label.dtype == np.uint8 else label.astype(np.uint8)
         return LabelCheck(rewritten, np.zeros(0, np.int64), allowed, ['GT already 0/1 (kept)'])
     values = np.unique(label)
     bad = values[(values != 0) & (values != 255)]
-    return LabelCheck((label >= 128).astype(np.uint8), bad, allowed, ['GT on the 0/255 scale (stored as 0/1)'])
+    return LabelCheck((label > SOD_GT_THRESHOLD).astype(np.uint8), bad, allowed,
+                      ['GT on the 0/255 scale (stored as 0/1)'])
 
 
 def split_dirs(args):

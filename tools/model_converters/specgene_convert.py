@@ -23,7 +23,7 @@ import sys
 from typing import Mapping, Optional
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 from mmspecgene.models.checkpoint import (
@@ -39,6 +39,7 @@ from mmspecgene.models.checkpoint import (
     summarize_keys,
 )
 from mmspecgene.utils import scope_of_config
+from mmspecgene.utils.cfg_options import add_cfg_options_arguments, check_cfg_options
 from mmspecgene.utils.checkpoint_loader import add_trust_checkpoint_code_argument
 
 DST_FORMATS = ('released-pretrain', 'mmspecgene-pretrain', 'det-init', 'seg-init')
@@ -66,8 +67,7 @@ def parse_args(argv=None):
         '--config',
         help='config whose model loads the file: det/seg/SOD config for fine-tuned files, a pretraining config '
         'for the other formats (default for those: the ViT-B pretraining config)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help='override settings of --config (key=value)')
+    add_cfg_options_arguments(parser, help='override settings of --config (key=value)')
     parser.add_argument('--validate-only', action='store_true', help='only report the layout; exit 1 on differences')
     parser.add_argument('--publish', action='store_true', help='strip training state, add a sha256 suffix')
     add_trust_checkpoint_code_argument(parser)
@@ -77,10 +77,11 @@ def parse_args(argv=None):
     return args
 
 
-def build_model_state(config: str, cfg_options: Optional[dict] = None) -> Mapping:
+def build_model_state(config: str, cfg_options: Optional[dict] = None, strict_cfg_options: bool = False) -> Mapping:
     """``state_dict()`` of the model of ``config`` (built on the CPU, weights not initialised from files)."""
     cfg = Config.fromfile(config)  # its custom_imports register the mmspecgene task package
     if cfg_options:
+        check_cfg_options(cfg, cfg_options, strict=strict_cfg_options)
         cfg.merge_from_dict(cfg_options)
     init_default_scope(scope_of_config(cfg))
     return MODELS.build(cfg.model).state_dict()
@@ -89,8 +90,8 @@ def build_model_state(config: str, cfg_options: Optional[dict] = None) -> Mappin
 class ReferenceModel:
     """The model state of ``--config`` (or of the default pretraining config), built once on first use."""
 
-    def __init__(self, config: Optional[str], cfg_options: Optional[dict]) -> None:
-        self.config, self.cfg_options = config, cfg_options
+    def __init__(self, config: Optional[str], cfg_options: Optional[dict], strict_cfg_options: bool = False) -> None:
+        self.config, self.cfg_options, self.strict_cfg_options = config, cfg_options, strict_cfg_options
         self._state = {}
 
     def config_for(self, fmt: str) -> Optional[str]:
@@ -101,7 +102,7 @@ class ReferenceModel:
     def state_for(self, fmt: str) -> Mapping:
         config = self.config_for(fmt)
         if config not in self._state:
-            self._state[config] = build_model_state(config, self.cfg_options)
+            self._state[config] = build_model_state(config, self.cfg_options, self.strict_cfg_options)
         return reference_state(self._state[config], fmt)
 
 
@@ -135,7 +136,7 @@ def main(argv=None):
     ckpt = load_checkpoint_file(args.src)
     src_format = detect_format(ckpt) if args.src_format == 'auto' else args.src_format
     how = 'auto-detected' if args.src_format == 'auto' else 'given'
-    reference = ReferenceModel(args.config, args.cfg_options)
+    reference = ReferenceModel(args.config, args.cfg_options, args.strict_cfg_options)
     ok = key_report(f'source {args.src} ({how})', get_state_dict(ckpt, src_format), src_format, reference)
     if args.validate_only:
         sys.exit(0 if ok else 1)

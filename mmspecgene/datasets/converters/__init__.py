@@ -64,8 +64,8 @@ from .trees import TreeScan, find_existing, read_list, report_scan, resolve_list
 __all__ = [
     'add_common_args', 'add_reencode_arg', 'make_report', 'coco_annotation', 'coco_categories', 'coco_image',
     'convert_det_pairs', 'parse_voc_xml', 'rectangle_polygon', 'valid_box', 'write_coco_json', 'IMG_EXTENSIONS',
-    'LINK_MODES', 'label_needs_rewrite', 'normalized_suffix', 'read_image_size', 'read_label', 'reencode_image', 'same_format',
-    'transfer_file', 'write_label', 'BAD_LABEL', 'BROKEN_LINK', 'MISSING_ANNOTATION', 'MISSING_PARTNER',
+    'LINK_MODES', 'label_needs_rewrite', 'normalized_suffix', 'read_image_size', 'read_label', 'reencode_image',
+    'same_format', 'transfer_file', 'write_label', 'BAD_LABEL', 'BROKEN_LINK', 'MISSING_ANNOTATION', 'MISSING_PARTNER',
     'SIZE_MISMATCH', 'SUFFIX_MISMATCH', 'UNREADABLE', 'ConversionError', 'ConversionReport', 'dump_json',
     'iter_progress', 'CheckedSample', 'FileItem', 'LabelCheck', 'LabelFn', 'check_sample', 'convert_sample',
     'report_unpaired', 'write_sample', 'IGNORE_INDEX', 'convert_seg_samples', 'folder_samples', 'index_label_fn',

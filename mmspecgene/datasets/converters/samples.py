@@ -12,8 +12,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .files import (
-    normalized_suffix,
     label_needs_rewrite,
+    normalized_suffix,
     read_image_size,
     read_label,
     reencode_image,

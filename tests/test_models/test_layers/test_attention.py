@@ -3,8 +3,11 @@
 import pytest
 import torch
 
-from mmspecgene.models.layers.attention import (MultiheadSelfAttention, beit_relative_position_index,
-                                                resize_beit_bias_table)
+from mmspecgene.models.layers.attention import (
+    MultiheadSelfAttention,
+    beit_relative_position_index,
+    resize_beit_bias_table,
+)
 
 
 def bias_attention(window=(3, 4), heads=2):
