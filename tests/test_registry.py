@@ -40,7 +40,7 @@ EXPECTED = dict(
     det=dict(MODELS=['RGBTViTDet', 'RGBTSimpleFPN', 'RGBTDetDataPreprocessor', 'SpecGeneLN2d'],
              DATASETS=['RGBTCocoDataset', 'KAISTDataset', 'LLVIPDataset', 'FLIRAlignedDataset',
                        'RGBTSyntheticDetDataset'],
-             METRICS=['KAISTMissRateMetric', 'CocoMetric'],
+             METRICS=['KAISTMissRateMetric', 'RGBTCocoMetric', 'CocoMetric'],
              HOOKS=['RGBTDetVisualizationHook'],
              OPTIM_WRAPPER_CONSTRUCTORS=['RGBTLayerDecayOptimWrapperConstructor'],
              TRANSFORMS=['LoadRGBTImagePair', 'RGBTPad', 'RGBOnly', 'ThermalOnly', 'PairedPhotoMetricDistortion']),

@@ -14,6 +14,7 @@ from .backbones import RGBTViTDet
 from .data_preprocessor import RGBTDetDataPreprocessor
 from .datasets import FLIRAlignedDataset, KAISTDataset, LLVIPDataset, RGBTCocoDataset, RGBTSyntheticDetDataset
 from .hooks import RGBTDetVisualizationHook
+from .metrics import RGBTCocoMetric
 from .necks import RGBTSimpleFPN
 
 register_local_checkpoint_loader()
@@ -24,5 +25,5 @@ register_into(METRICS, KAISTMissRateMetric)
 __all__ = [
     'RGBTViTDet', 'RGBTSimpleFPN', 'RGBTDetDataPreprocessor', 'RGBTCocoDataset', 'KAISTDataset', 'LLVIPDataset',
     'FLIRAlignedDataset', 'RGBTSyntheticDetDataset', 'RGBTDetVisualizationHook', 'KAISTMissRateMetric',
-    'SpecGeneLN2d', 'RGBTLayerDecayOptimWrapperConstructor'
+    'RGBTCocoMetric', 'SpecGeneLN2d', 'RGBTLayerDecayOptimWrapperConstructor'
 ]

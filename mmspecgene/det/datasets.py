@@ -24,6 +24,23 @@ from ..datasets.metainfo import (
 MAX_LISTED = 50
 
 
+def polygon_problem(mask) -> Optional[str]:
+    """Why an instance's ``mask`` (COCO ``segmentation``) is no usable polygon list, or None if it is one."""
+    if mask is None:
+        return 'no segmentation'
+    if isinstance(mask, dict):
+        return 'RLE segmentation'
+    if not isinstance(mask, list) or not any(len(p) >= 6 and len(p) % 2 == 0 for p in mask):
+        return 'no valid polygon'
+    return None
+
+
+def box_polygon(bbox) -> list:
+    """[[x1, y1, x2, y1, x2, y2, x1, y2]] of an x1y1x2y2 box."""
+    x1, y1, x2, y2 = bbox
+    return [[x1, y1, x2, y1, x2, y2, x1, y2]]
+
+
 @DATASETS.register_module()
 class RGBTCocoDataset(CocoDataset):
     """COCO json with paired images: ``img_path`` from ``data_prefix['img']`` + ``file_name`` and
@@ -38,6 +55,10 @@ class RGBTCocoDataset(CocoDataset):
     below one pixel, area <= 0) at WARNING level with their annotation id, image id and reason, and counted per
     reason; ``strict_annotations=True`` makes them an error. Annotations flagged ``ignore`` are legitimately skipped
     (counted at INFO level); ``iscrowd=1`` ones are kept as ignored regions.
+
+    The Mask R-CNN pipelines load polygon masks (``poly2mask=False``), with which the host would fail on an
+    annotation without ``segmentation`` and silently ignore one with an RLE or invalid segmentation. Such an
+    annotation gets its box rectangle as polygon instead (the converters' own masks), counted per reason at WARNING.
     """
     METAINFO = dict(classes=PERSON_CLASSES, palette=PERSON_PALETTE)
 
@@ -66,7 +87,12 @@ class RGBTCocoDataset(CocoDataset):
         self._report_dropped(degenerate, flagged)
         num_anns = len(data['annotations'])
         del data
+        self._box_masks = Counter()
         data_list = super().load_data_list()
+        if self._box_masks:
+            print_log(f'{type(self).__name__}: {sum(self._box_masks.values())} annotations have no usable polygon '
+                      f'(per reason: {dict(self._box_masks)}); their box rectangle is their mask ({self.ann_file})',
+                      logger='current', level=logging.WARNING)
         kept = sum(len(info['instances']) for info in data_list)
         unexplained = num_anns - kept - sum(ignored.values()) - len(degenerate) - len(flagged)
         if unexplained:
@@ -108,6 +134,11 @@ class RGBTCocoDataset(CocoDataset):
         # label = position in METAINFO, whatever the json category order (host default: json order)
         self.cat2label = self._label_of_cat
         data_info = super().parse_data_info(raw_data_info)
+        for instance in data_info['instances']:
+            problem = polygon_problem(instance.get('mask'))
+            if problem is not None:
+                instance['mask'] = box_polygon(instance['bbox'])
+                self._box_masks[problem] += 1
         img_info = raw_data_info['raw_img_info']
         data_info['ir_path'] = osp.join(self.data_prefix['ir'], img_info.get('ir_file_name', img_info['file_name']))
         return data_info

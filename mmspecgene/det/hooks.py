@@ -12,7 +12,11 @@ from ..visualization import det_sample_for_canvas, read_rgbt_pair, side_by_side
 @HOOKS.register_module()
 class RGBTDetVisualizationHook(DetVisualizationHook):
     """Like the host hook (same arguments), but reads ``img_path`` and ``ir_path`` and draws the boxes
-    on an RGB‖thermal canvas (the host hook re-reads only the RGB file)."""
+    on an RGB‖thermal canvas (the host hook re-reads only the RGB file).
+
+    Test drawings are named ``<running index>_<file name>``: frame names repeat across the folders of KAIST
+    (``setXX/V00Y/I#####.jpg``) and MVSeg (``<seq>/<frame>``), and a name alone would overwrite earlier drawings.
+    """
 
     def _draw(self, name: str, data_sample, step: int, out_file=None) -> None:
         rgb, thermal = read_rgbt_pair(data_sample.img_path, data_sample.get('ir_path'), self.backend_args)
@@ -43,6 +47,6 @@ class RGBTDetVisualizationHook(DetVisualizationHook):
             mkdir_or_exist(self.test_out_dir)
         for sample in outputs:
             self._test_index += 1
-            out_file = None if self.test_out_dir is None else osp.join(self.test_out_dir,
-                                                                       osp.basename(sample.img_path))
-            self._draw(osp.basename(sample.img_path) if self.show else 'test_img', sample, self._test_index, out_file)
+            name = f'{self._test_index:05d}_{osp.basename(sample.img_path)}'
+            out_file = None if self.test_out_dir is None else osp.join(self.test_out_dir, name)
+            self._draw(name if self.show else 'test_img', sample, self._test_index, out_file)

@@ -93,3 +93,35 @@ def test_filter_cfg_reports_the_images_it_leaves_out(camera_root):
     dataset, records = _build(root, 'annotations/synthetic_test.json', filter_cfg=dict(min_size=600))
     assert len(dataset) == 1
     assert any('leaves out 1 of 2 images' in r.getMessage() for r in records)
+
+
+def test_annotations_without_a_usable_polygon_get_their_box_as_mask(synthetic_root, tmp_path):
+    """Box-only, RLE and invalid segmentations would crash (KeyError 'mask') or be ignored by the Mask R-CNN
+    pipelines' polygon loading: the box rectangle is used and counted."""
+    register_all_modules('det')
+    from mmcv.transforms import Compose
+    root = osp.join(synthetic_root, 'det')
+    data = json.load(open(osp.join(root, 'annotations', 'synthetic_train.json')))
+    image_id = data['annotations'][0]['image_id']
+    anns = [a for a in data['annotations'] if a['image_id'] == image_id and not a['iscrowd']]
+    assert len(anns) >= 3
+    anns[0].pop('segmentation', None)
+    anns[1]['segmentation'] = dict(size=[128, 160], counts='PPYo04')  # an RLE
+    anns[2]['segmentation'] = [[1.0, 2.0, 3.0]]  # too short to be a polygon
+    path = tmp_path / 'masks.json'
+    path.write_text(json.dumps(data))
+    dataset, records = _build(root, str(path))
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert any("3 annotations have no usable polygon (per reason: {'no segmentation': 1, 'RLE segmentation': 1, "
+               "'no valid polygon': 1})" in m for m in warnings)
+    index = next(i for i in range(len(dataset)) if dataset.get_data_info(i)['img_id'] == image_id)
+    info = dataset.get_data_info(index)
+    for ann in anns[:3]:
+        instance = next(inst for inst in info['instances']
+                        if inst['bbox'][:2] == ann['bbox'][:2] and inst['ignore_flag'] == 0)
+        x1, y1, x2, y2 = instance['bbox']
+        assert instance['mask'] == [[x1, y1, x2, y1, x2, y2, x1, y2]]
+    load = Compose([dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False)])
+    results = load(dict(info, img_shape=(128, 160), ori_shape=(128, 160)))
+    kept = int((~results['gt_ignore_flags']).sum())
+    assert kept == sum(1 for inst in info['instances'] if not inst['ignore_flag'])  # none turned into ignored

@@ -58,5 +58,5 @@ val_dataloader = dict(
         pipeline=test_pipeline,
         backend_args=backend_args))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/test.json', metric='bbox')
+val_evaluator = dict(type='RGBTCocoMetric', ann_file=data_root + 'annotations/test.json', metric='bbox')
 test_evaluator = val_evaluator

@@ -40,5 +40,5 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type, data_root=data_root, ann_file='annotations/synthetic_test.json', pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/synthetic_test.json', metric='bbox')
+val_evaluator = dict(type='RGBTCocoMetric', ann_file=data_root + 'annotations/synthetic_test.json', metric='bbox')
 test_evaluator = val_evaluator
