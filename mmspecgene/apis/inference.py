@@ -86,7 +86,8 @@ def inference_rgbt(model: torch.nn.Module, rgb: Union[str, Sequence[str]], therm
     Args:
         model: From :func:`init_rgbt_model`.
         rgb, thermal: A path each, or equally long sequences of paths.
-        batch_size: Pairs per forward pass.
+        batch_size: Pairs per forward pass (consecutive pairs of another input shape after the pipeline go in a
+            pass of their own).
 
     Returns:
         A host data sample (``DetDataSample`` / ``SegDataSample``) or a list of them.
@@ -104,6 +105,19 @@ def inference_rgbt(model: torch.nn.Module, rgb: Union[str, Sequence[str]], therm
             pipeline(dict(img_path=r, ir_path=t, img_id=start + i))
             for i, (r, t) in enumerate(zip(rgb_paths[start:start + batch_size], ir_paths[start:start + batch_size]))
         ]
-        with torch.no_grad():
-            results.extend(model.test_step(pseudo_collate(data)))
+        for group in same_shape_runs(data):
+            with torch.no_grad():
+                results.extend(model.test_step(pseudo_collate(group)))
     return results[0] if single else results
+
+
+def same_shape_runs(data: List[dict]) -> List[List[dict]]:
+    """Split pipeline outputs into consecutive runs whose ``inputs`` share one shape (order kept): frames of other
+    aspect ratios resize to other shapes, which a segmentation preprocessor without padding cannot stack."""
+    runs: List[List[dict]] = []
+    for item in data:
+        if runs and tuple(runs[-1][0]['inputs'].shape) == tuple(item['inputs'].shape):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs

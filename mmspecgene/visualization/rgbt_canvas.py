@@ -8,18 +8,25 @@ import torch
 from mmengine.fileio import get
 from mmengine.structures import InstanceData, PixelData
 
+from ..datasets.transforms.loading import decode_image, thermal_to_3ch
 
-def read_rgbt_pair(img_path: str, ir_path: str, backend_args: Optional[dict] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Read both images as H×W×3 uint8 in RGB order (grey thermal replicated); errors name the file."""
-    images = []
-    for path in (img_path, ir_path):
+
+def read_rgbt_pair(img_path: str, ir_path: str, backend_args: Optional[dict] = None,
+                   thermal_range: Optional[dict] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Read both images as H×W×3 uint8 in RGB order; errors name the file.
+
+    The thermal image follows the loader's rule (:func:`~mmspecgene.datasets.transforms.loading.thermal_to_3ch`):
+    grey is replicated, and 16-bit or float radiometric maps are stretched to 0-255 with ``thermal_range``
+    (default: the 0.5-99.5 percentiles, as :class:`LoadRGBTImagePair`) instead of being cut to their high byte.
+    """
+    for name, path in (('img_path', img_path), ('ir_path', ir_path)):
         if not path:
-            raise KeyError(f'cannot draw RGB‖T: missing image path (img_path={img_path!r}, ir_path={ir_path!r})')
-        img = mmcv.imfrombytes(get(path, backend_args=backend_args), flag='color', channel_order='rgb')
-        if img is None:
-            raise ValueError(f'cannot decode image for visualisation: {path}')
-        images.append(img)
-    rgb, thermal = images
+            raise KeyError(f'cannot draw RGB‖T: missing {name} (img_path={img_path!r}, ir_path={ir_path!r})')
+    rgb = mmcv.imfrombytes(get(img_path, backend_args=backend_args), flag='color', channel_order='rgb')
+    if rgb is None:
+        raise ValueError(f'cannot decode image for visualisation: {img_path}')
+    thermal = thermal_to_3ch(decode_image(ir_path, backend_args), ir_path, thermal_range=thermal_range)
+    thermal = np.ascontiguousarray(thermal[..., ::-1])  # BGR -> RGB
     if rgb.shape[:2] != thermal.shape[:2]:
         thermal = mmcv.imresize(thermal, (rgb.shape[1], rgb.shape[0]))
     return rgb, thermal

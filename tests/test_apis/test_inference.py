@@ -5,6 +5,7 @@ import os.path as osp
 import sys
 
 import cv2
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -148,3 +149,20 @@ def test_seg_demo_with_state_dict_only_checkpoint(camera_root, tmp_path, monkeyp
     _run_demo(monkeypatch, 'rgbt_seg_demo.py', [rgb, thermal, SEG_CFG, ckpt, '--out-file', out_file])
     assert cv2.imread(str(out_file)).shape == (512, 1280, 3)
     assert 'classes present' in capsys.readouterr().out
+
+
+def test_seg_batch_of_frames_with_other_aspect_ratios(tmp_path):
+    """1280x1024 and 640x480 resize to different shapes: they run in separate passes, with batch-1 results."""
+    rng = np.random.default_rng(0)
+    rgb_paths, thermal_paths = [], []
+    for width, height in ((1280, 1024), (640, 480), (640, 480)):
+        rgb_paths.append(str(tmp_path / f'v{len(rgb_paths)}.jpg'))
+        thermal_paths.append(str(tmp_path / f't{len(thermal_paths)}.jpg'))
+        cv2.imwrite(rgb_paths[-1], rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
+        cv2.imwrite(thermal_paths[-1], rng.integers(0, 255, (height, width), dtype=np.uint8))
+    model = init_rgbt_model(SEG_CFG, save_state_dict_only(SEG_CFG, str(tmp_path / 'seg.pth')))
+    batched = inference_rgbt(model, rgb_paths, thermal_paths, batch_size=3)
+    assert [tuple(r.pred_sem_seg.shape) for r in batched] == [(1024, 1280), (480, 640), (480, 640)]
+    for result, rgb, thermal in zip(batched, rgb_paths, thermal_paths):
+        single = inference_rgbt(model, rgb, thermal)
+        torch.testing.assert_close(result.seg_logits.data, single.seg_logits.data)

@@ -111,3 +111,17 @@ def test_match_train_split_draws_the_warped_pair_and_its_correspondences(browse,
     item = dataset[0]
     assert tuple(item['inputs'].shape) == (6, 128, 160)  # camera frames resized to the config's 160 x 128
     assert browse.draw_match_sample(item, str(tmp_path / 'again.png'), 'again') > 10
+
+
+def test_wrapped_test_sets_get_their_annotations_resized_too(browse, camera_root):
+    """The VT SOD configs test on a ConcatDataset: every wrapped pipeline loads its labels before the resize."""
+    cfg = Config.fromfile(SOD_CFG)
+    single = cfg.test_dataloader.dataset
+    single.data_root = osp.join(camera_root, 'sod', 'synthetic') + '/'
+    cfg.test_dataloader.dataset = dict(type='ConcatDataset', datasets=[single, dict(single)])
+    init_default_scope('mmseg')
+    dataset = browse.build_browse_dataset(cfg, 'test')
+    assert len(dataset) == 2 * len(dataset.datasets[0])
+    for index in (0, len(dataset) - 1):  # a sample of each wrapped set
+        item = dataset[index]
+        assert item['data_samples'].gt_sem_seg.data.shape[-2:] == item['inputs'].shape[-2:]

@@ -21,6 +21,7 @@ from mmengine.config import Config
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.utils import ProgressBar
 
+from mmspecgene.apis.inference import leaf_dataset_cfgs
 from mmspecgene.match.geometry import grid_correspondences
 from mmspecgene.match.visualization import draw_matches
 from mmspecgene.utils import scope_of_config
@@ -71,8 +72,9 @@ def build_browse_dataset(cfg: Config, split: str):
     if loader is None:
         raise KeyError(f'config {cfg.filename} has no {split}_dataloader')
     dataset_cfg = copy.deepcopy(loader.dataset)
-    if 'pipeline' in dataset_cfg:
-        dataset_cfg.pipeline = annotations_before_geometry(dataset_cfg.pipeline)
+    for leaf in leaf_dataset_cfgs(dataset_cfg):  # through ConcatDataset / RepeatDataset wrappers
+        if 'pipeline' in leaf:
+            leaf['pipeline'] = annotations_before_geometry(leaf['pipeline'])
     return DATASETS.build(dataset_cfg)
 
 

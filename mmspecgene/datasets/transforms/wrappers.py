@@ -10,7 +10,10 @@ from mmengine.registry import TRANSFORMS
 class _ModalityView(BaseTransform):
     """Apply ``transforms`` to a 3-channel view of one modality and write it back.
 
-    Geometric transforms inside the wrapper are an error: the output view must keep its shape.
+    Only photometric transforms may be wrapped: the view holds the image and the sample's metadata but no
+    annotations (``gt_*``), and a wrapped transform that changes the view's shape or sets or replaces any key but
+    ``img`` (a flip, resize, crop or pad records what it did) is an error naming the keys, before the pair
+    could lose its alignment.
     """
     channels = (0, 3)
     modality = ''
@@ -24,16 +27,19 @@ class _ModalityView(BaseTransform):
             raise ValueError(f'{type(self).__name__} expects an H×W×6 [RGB | T] image, got shape {img.shape} '
                              f"({results.get('img_path')})")
         start, end = self.channels
-        view = dict(results)
+        view = {key: value for key, value in results.items() if not key.startswith('gt_')}
+        before = dict(view)
         view['img'] = np.ascontiguousarray(img[..., start:end])
         out = self.transforms(view)
         if out is None:
             return None
         new = out['img']
-        if new.shape != img.shape[:2] + (3, ):
-            raise ValueError(f'{type(self).__name__}: a transform changed the {self.modality} view from shape '
-                             f'{img.shape[:2] + (3, )} to {new.shape}; only photometric transforms may be '
-                             f'wrapped (geometric ones must run on all 6 channels)')
+        changed = sorted(key for key in out if key != 'img' and (key not in before or out[key] is not before[key]))
+        if new.shape != img.shape[:2] + (3, ) or changed:
+            found = f'set {changed}' if changed else f'changed the shape to {new.shape}'
+            raise ValueError(f'{type(self).__name__}: a wrapped transform {found} in the {self.modality} view '
+                             f"({results.get('img_path')}); only photometric transforms may be wrapped "
+                             '(geometric ones must run on all 6 channels)')
         merged = img.astype(new.dtype, copy=True) if new.dtype != img.dtype else img.copy()
         merged[..., start:end] = new
         results['img'] = merged

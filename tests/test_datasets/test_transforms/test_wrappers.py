@@ -40,6 +40,23 @@ def test_rgb_only_and_thermal_only():
         RGBOnly(transforms=[dict(type='_AddOne')])(dict(img=np.zeros((4, 5, 3), np.uint8)))
 
 
+@pytest.mark.parametrize('geometric', [dict(type='mmdet.RandomFlip', prob=1.0),
+                                       dict(type='mmdet.Resize', scale=(5, 4), keep_ratio=False)])
+def test_shape_keeping_geometric_steps_are_refused(geometric):
+    """A flip (or a resize to the same size) keeps the view's shape; it still may not run on one half."""
+    pytest.importorskip('mmdet')
+    from mmdet.structures.bbox import HorizontalBoxes
+
+    import mmspecgene.det  # noqa: F401  (mmdet's transforms)
+    img = np.zeros((4, 5, 6), np.uint8)
+    img[:, :2] = 255
+    boxes = HorizontalBoxes(np.array([[0., 0., 2., 4.]], np.float32))
+    results = dict(img=img.copy(), img_shape=(4, 5), gt_bboxes=boxes, gt_bboxes_labels=np.array([0]))
+    with pytest.raises(ValueError, match=r"ThermalOnly: a wrapped transform set \[.*'(flip|scale_factor)'"):
+        ThermalOnly(transforms=[geometric])(results)
+    assert boxes.tensor.tolist() == [[0., 0., 2., 4.]]  # the annotations never reached the wrapped step
+
+
 def test_rgbt_pad_per_channel_fill():
     img = np.arange(2 * 3 * 6, dtype=np.uint8).reshape(2, 3, 6)
     seg = np.ones((2, 3), np.uint8)
