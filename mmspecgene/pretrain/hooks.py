@@ -1,10 +1,13 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """``RGBTMaskingHook``: drives the pretraining masker from the runner and logs its statistics."""
-from typing import Optional, Sequence
+import logging
+from typing import Dict, Optional, Sequence
 
 import torch
 from mmengine.hooks import Hook, LoggerHook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
+from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.registry import HOOKS
 
 DEFAULT_CONSOLE_KEYS = ('curr/tick', 'mask/keep_rgb', 'mask/keep_thermal')
@@ -14,7 +17,11 @@ DEFAULT_CONSOLE_KEYS = ('curr/tick', 'mask/keep_rgb', 'mask/keep_thermal')
 class RGBTMaskingHook(Hook):
     """Set the masker's progress before every training iteration; log its statistics every logging interval.
 
-    Before each iteration: ``masker.set_progress(runner.iter, runner.max_iters, runner.max_epochs)``. After the
+    Before each iteration: ``masker.set_progress(runner.iter, runner.max_iters, max_epochs)``, where ``max_epochs``
+    (the curriculum's number of ticks unless the masker sets ``total_ticks``) is the run's epochs for an epoch-based
+    loop; an iteration-based run must set ``model.backbone.masker.total_ticks``. A ``load_from`` checkpoint that
+    holds a masker state (a previous pretraining run) leaves the curriculum at its start, with a WARNING; only
+    ``resume`` continues it. After the
     iterations on which the ``LoggerHook`` logs (its interval and end-of-epoch rule), ``masker.statistics()`` is read
     from the device once and written to the message hub (keys ``mask/``, ``curr/``, ``gmm/``, ``cmss/``) and to the
     vis backends (local ``scalars.json``, TensorBoard, ...); ``console_keys`` also go to the console line. Nothing
@@ -34,6 +41,9 @@ class RGBTMaskingHook(Hook):
         self.console_keys = tuple(console_keys)
         self.interval = interval
         self._logger_hook: Optional[LoggerHook] = None
+        self._max_epochs: Optional[int] = None
+        self._start_state: Dict[str, torch.Tensor] = {}
+        self._loaded_masker_state = False
 
     @staticmethod
     def masker_of(runner):
@@ -45,11 +55,32 @@ class RGBTMaskingHook(Hook):
         return masker
 
     def before_run(self, runner) -> None:
-        self.masker_of(runner)
+        masker = self.masker_of(runner)
         self._logger_hook = next((hook for hook in runner.hooks if isinstance(hook, LoggerHook)), None)
+        # the curriculum's start state, before any checkpoint is loaded
+        self._start_state = {name: value.detach().clone() for name, value in masker.state_dict().items()}
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('state_dict', checkpoint)
+        self._loaded_masker_state = any('masker.' in key for key in state)
+
+    def before_train(self, runner) -> None:
+        masker = self.masker_of(runner)
+        epoch_based = isinstance(runner.train_loop, EpochBasedTrainLoop)
+        self._max_epochs = runner.max_epochs if epoch_based else None
+        if not epoch_based and getattr(masker, 'total_ticks', 0) is None:
+            raise ValueError(f'RGBTMaskingHook: {type(runner.train_loop).__name__} has no epochs to spread the '
+                             f'curriculum over; set model.backbone.masker.total_ticks (its number of ticks over the '
+                             f'{runner.max_iters} iterations).')
+        if runner.iter == 0 and self._loaded_masker_state and self._start_state:
+            tick = int(masker.state_dict().get('tick', torch.zeros(())))
+            masker.load_state_dict(self._start_state)
+            print_log('RGBTMaskingHook: the load_from checkpoint holds the masker state of another pretraining run '
+                      f'(tick {tick}); the curriculum starts afresh (resume=True continues a run instead).',
+                      logger='current', level=logging.WARNING)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        self.masker_of(runner).set_progress(runner.iter, runner.max_iters, max_epochs=runner.max_epochs)
+        self.masker_of(runner).set_progress(runner.iter, runner.max_iters, max_epochs=self._max_epochs)
 
     def _is_logging_iter(self, runner, batch_idx: int) -> bool:
         """Whether the LoggerHook writes a log line after this iteration (its own rule)."""

@@ -119,3 +119,59 @@ def test_statistics_only_every_logger_interval(tmp_path, one_epoch_runner, monke
     # the console line: the losses plus three curriculum numbers
     assert 'curr/tick: 1' in line and 'mask/keep_rgb' in line and 'mask/keep_thermal' in line
     assert 'gmm/' not in line and 'cmss/' not in line and 'curr/keep_bias' not in line
+
+
+def _runner(tmp_path, synthetic_root, work, train_cfg=None, total_ticks=None, checkpoint_hook=None, load_from=None):
+    """A Runner of the tiny synthetic pretraining config (batch 8 of 64 pairs, one epoch unless ``train_cfg``)."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'pretrain', 'specgene',
+                                   'specgene_vit-tiny-p16_1xb16-30e_synthetic.py'))
+    cfg.work_dir = str(tmp_path / work)
+    cfg.train_dataloader.update(batch_size=8, num_workers=0, persistent_workers=False)
+    cfg.train_dataloader.dataset.data_root = osp.join(synthetic_root, 'pretrain') + '/'
+    cfg.train_cfg.max_epochs = 1
+    if train_cfg is not None:
+        cfg.train_cfg, cfg.param_scheduler = train_cfg, []
+    if total_ticks is not None:
+        cfg.model.backbone.masker.total_ticks = total_ticks
+    cfg.default_hooks.checkpoint = checkpoint_hook
+    cfg.load_from = load_from
+    return Runner.from_cfg(cfg)
+
+
+class TickAtStart(Hook):
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.ticks = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.ticks.append(int(runner.model.masker.tick))
+
+
+def test_iteration_based_run_needs_total_ticks(tmp_path, synthetic_root):
+    iter_based = dict(type='IterBasedTrainLoop', max_iters=4)
+    runner = _runner(tmp_path, synthetic_root, 'no_ticks', train_cfg=iter_based)
+    with pytest.raises(ValueError, match=r'IterBasedTrainLoop has no epochs.*masker\.total_ticks.*4 iterations'):
+        runner.train()
+    runner = _runner(tmp_path, synthetic_root, 'ticks', train_cfg=iter_based, total_ticks=2)
+    spy = TickAtStart()
+    runner.register_hook(spy)
+    runner.train()
+    assert spy.ticks == [0, 0, 1, 1] and int(runner.model.masker.tick) == 2  # ticks due after iterations 2 and 4
+
+
+def test_load_from_starts_the_curriculum_afresh(tmp_path, synthetic_root):
+    from mmspecgene.testing.logs import captured_log_records
+    first = _runner(tmp_path, synthetic_root, 'first', checkpoint_hook=dict(type='CheckpointHook', interval=1))
+    first.train()
+    assert int(first.model.masker.tick) == 1
+    checkpoint = osp.join(str(tmp_path / 'first'), 'epoch_1.pth')
+    second = _runner(tmp_path, synthetic_root, 'second', load_from=checkpoint)
+    spy = TickAtStart()
+    second.register_hook(spy)
+    with captured_log_records() as records:
+        second.train()
+    assert spy.ticks[0] == 0 and int(second.model.masker.tick) == 1
+    assert any('holds the masker state of another pretraining run (tick 1)' in r.getMessage() for r in records)
