@@ -165,14 +165,17 @@ def read_pair_list(ann_file: str, backend_args=None) -> List[Tuple[str, str]]:
     return pairs
 
 
-def mirrored_pairs(rgb_root: str, img_suffix=('.jpg', '.png'), ir_suffix=None) -> List[Tuple[str, str]]:
-    """(rel, rel) for every ``img_suffix`` file under ``rgb_root`` (sorted); ``ir_suffix`` replaces the thermal
-    file's suffix.
+def mirrored_pairs(rgb_root: str, img_suffix=None, ir_suffix=None) -> List[Tuple[str, str]]:
+    """(rel, rel) for every ``img_suffix`` file under ``rgb_root`` (sorted; default: every image suffix of
+    ``IMG_EXTENSIONS``, any letter case); ``ir_suffix`` replaces the thermal file's suffix.
 
     Linked folders are followed and each real folder is listed once (a link loop cannot hang the scan); finding
     no image, or a link that points nowhere, is an error naming the folder.
     """
+    from .converters.files import IMG_EXTENSIONS
     from .converters.trees import scan_tree  # the one link-following, loop-safe folder scan
+    if img_suffix is None:
+        img_suffix = IMG_EXTENSIONS
     suffixes = (img_suffix, ) if isinstance(img_suffix, str) else tuple(img_suffix)
     scan = scan_tree(rgb_root, 'visible images', exts=tuple(s.lower() for s in suffixes))
     if scan.broken:

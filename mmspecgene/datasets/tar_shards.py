@@ -41,10 +41,12 @@ def _tar_info(name: str, size: int) -> tarfile.TarInfo:
 
 def ustar_names(member: str) -> Tuple[str, ...]:
     """The names a member's own ustar header may hold: PAX writers put the full name in an extended header and a
-    100-byte ustar name, ASCII with '?' for other characters (Python's tarfile) or UTF-8 (others). Members whose
+    100-byte ustar name, ASCII with '?' for other characters (Python's PAX writer) or the first 100 bytes of the
+    UTF-8 name, possibly cut inside a character (GNU tar, Python's GNU writer; read back with surrogateescape, as
+    the header is). Members whose
     names share those 100 bytes are told apart by their sizes only."""
     return (member, member.encode('ascii', 'replace')[:100].decode('ascii'),
-            member.encode('utf-8')[:100].decode('utf-8', 'ignore'))
+            member.encode('utf-8')[:100].decode('utf-8', 'surrogateescape'))
 
 
 def pack_pairs(pairs: Sequence[Tuple[str, str]], rgb_root: str, ir_root: str, out_dir: str,

@@ -88,7 +88,7 @@ class RGBTMatchDataset(BaseDataset):
 
     Args:
         data_prefix (dict): ``img_path`` (visible root) and ``ir_path`` (infrared root).
-        img_suffix (str | tuple): Suffixes of the mirrored mode.
+        img_suffix (str | tuple, optional): Suffixes of the mirrored mode (default: every image suffix).
         homography_file (str, optional): Fixed evaluation homographies (relative paths are under ``data_root``).
         img_size (tuple[int, int], optional): (w, h) frame of the fixed homographies (the pipeline's size);
             required with ``homography_file``.
@@ -100,7 +100,7 @@ class RGBTMatchDataset(BaseDataset):
     METAINFO = dict(modalities=('rgb', 'thermal'), task='match')
 
     def __init__(self, *args, data_prefix: Optional[dict] = None,
-                 img_suffix=('.jpg', '.png'), homography_file: Optional[str] = None,
+                 img_suffix=None, homography_file: Optional[str] = None,
                  img_size: Optional[Sequence[int]] = None, homography_seed: int = 0,
                  homography_ranges: Optional[dict] = None, swap_prob: float = 0.0, check_files: bool = True,
                  **kwargs):

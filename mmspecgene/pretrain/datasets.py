@@ -22,14 +22,15 @@ class RGBTPairDataset(BaseDataset):
 
     Args:
         data_prefix (dict): ``img_path`` (visible root) and ``ir_path`` (infrared root).
-        img_suffix, ir_suffix (str | tuple): Suffixes for the mirrored mode.
+        img_suffix, ir_suffix (str | tuple): Suffixes for the mirrored mode (default: every image suffix,
+            ``.jpg .jpeg .png .bmp .tif .tiff`` in any letter case; thermal: the visible file's).
         check_files (bool): Check that every listed file exists when loading.
         backend_args (dict, optional): mmengine file backend arguments for the pair list.
     """
     METAINFO = dict(modalities=('rgb', 'thermal'))
 
     def __init__(self, *args, data_prefix: Optional[dict] = None,
-                 img_suffix=('.jpg', '.png'), ir_suffix=None, check_files: bool = True,
+                 img_suffix=None, ir_suffix=None, check_files: bool = True,
                  backend_args: Optional[dict] = None, **kwargs):
         if data_prefix is None:
             data_prefix = dict(img_path='visible/', ir_path='infrared/')

@@ -38,6 +38,24 @@ def test_index_only_rebuilds_the_same_index(shards):
         assert json.load(f) == packed
 
 
+def test_mirrored_roots_pack_every_image_suffix(tmp_path):
+    """Without a pair list every visible image is packed, whatever its suffix and letter case (or the chosen ones)."""
+    names = ['a.jpg', 'b.jpeg', 'c.bmp', 'd.JPEG', 'e.png', 'f.tif']
+    for name in names:
+        for sub in ('visible', 'infrared'):
+            path = tmp_path / 'root' / sub / 's' / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(f'{sub} {name}'.encode())
+    log = run_script(['tools/dataset_converters/rgbt_pairs_to_tar.py', str(tmp_path / 'root'), '--out-dir',
+                      str(tmp_path / 'all')], REPO)
+    assert '6 pairs in 1 shards' in log, log
+    with open(tmp_path / 'all' / 'index.json') as f:
+        assert [entry[0] for entry in json.load(f)['shards'][0]['pairs']] == [f's/{n[0]}' for n in names]
+    log = run_script(['tools/dataset_converters/rgbt_pairs_to_tar.py', str(tmp_path / 'root'), '--out-dir',
+                      str(tmp_path / 'jpeg'), '--img-suffix', '.jpg', '.jpeg'], REPO)
+    assert '3 pairs in 1 shards' in log, log  # a.jpg, b.jpeg, d.JPEG
+
+
 def _datasets(synthetic_root, shards, pipeline):
     register_all_modules('pretrain')
     from mmpretrain.registry import DATASETS

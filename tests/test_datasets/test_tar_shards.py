@@ -150,3 +150,20 @@ def test_non_ascii_and_long_member_names_read_back(tmp_path, stem):
     if len(rgb_member) <= 100:  # longer names share their 100-byte ustar prefix: only the size tells them apart
         with pytest.raises(ValueError, match='index disagrees'):
             reader.read(shard, key, rgb_member, ir_off, ir_size)  # the thermal member is not the visible one
+
+
+def test_gnu_format_shard_with_a_name_cut_inside_a_character(tmp_path):
+    """GNU writers keep the first 100 UTF-8 bytes of a long name in the member header, possibly half a character."""
+    key = 'é' * 40 + '/' + 'ß' * 45  # 171 UTF-8 bytes: byte 100 falls inside a 'ß'
+    members = {f'{key}.rgb.jpg': b'visible bytes', f'{key}.ir.jpg': b'infrared bytes!'}
+    shard = tmp_path / 'pairs-00000.tar'
+    with tarfile.open(shard, 'w', format=tarfile.GNU_FORMAT) as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    entry = build_index([str(shard)])['shards'][0]['pairs'][0]
+    assert entry[0] == key
+    reader = ShardReader()
+    assert reader.read(str(shard), key, entry[1], entry[2], entry[3]) == b'visible bytes'
+    assert reader.read(str(shard), key, entry[4], entry[5], entry[6]) == b'infrared bytes!'

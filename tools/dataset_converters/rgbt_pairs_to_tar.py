@@ -30,6 +30,9 @@ def parse_args(argv=None):
     parser.add_argument('--ann-file', default=None, help='pair list relative to data_root (default: '
                         'annotations/pairs_train.txt if present, else mirrored roots)')
     parser.add_argument('--visible-dir', default='visible', help='visible root under data_root')
+    parser.add_argument('--img-suffix', nargs='+', default=None, metavar='SUFFIX',
+                        help='without a pair list: visible image suffixes to pack (default: .jpg .jpeg .png .bmp .tif '
+                        '.tiff, any letter case)')
     parser.add_argument('--infrared-dir', default='infrared', help='infrared root under data_root')
     parser.add_argument('--out-dir', required=True, help='folder of the shards and index.json')
     parser.add_argument('--pairs-per-shard', type=int, default=2000, help='pairs per tar shard')
@@ -56,7 +59,10 @@ def main(argv=None) -> dict:
         ann_file = args.ann_file
         if ann_file is None and osp.isfile(osp.join(args.data_root, 'annotations', 'pairs_train.txt')):
             ann_file = osp.join('annotations', 'pairs_train.txt')
-        pairs = read_pair_list(osp.join(args.data_root, ann_file)) if ann_file else mirrored_pairs(rgb_root)
+        if ann_file:
+            pairs = read_pair_list(osp.join(args.data_root, ann_file))
+        else:
+            pairs = mirrored_pairs(rgb_root, args.img_suffix)
         bar = ProgressBar(len(pairs))
         index = pack_pairs(pairs, rgb_root, ir_root, args.out_dir, args.pairs_per_shard, args.prefix, bar.update)
         print()
