@@ -85,7 +85,7 @@ def test_seg_test_split_label_map_follows_the_resize(browse, camera_root, tmp_pa
         assert gt.shape == (128, 160) and (gt == expected).mean() > 0.97
         # both halves are blended with the palette colour of the resized label map (class names are written over a
         # few pixels); the visualiser is a process-wide instance: take the alpha it drew with
-        alpha = SegLocalVisualizer.get_current_instance().alpha
+        alpha = SegLocalVisualizer.get_instance(Config.fromfile(cfg_file).visualizer.name).alpha
         palette = np.asarray(dataset.metainfo['palette'] + [[0, 0, 0]] * (256 - len(dataset.metainfo['palette'])))
         labelled = gt != 255
         for half in (slice(0, 160), slice(160, 320)):
