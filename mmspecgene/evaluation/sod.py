@@ -1,7 +1,7 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """Salient-object-detection (SOD) evaluation on top of PySODMetrics (docs/en/method.md#segmentation-and-sod).
 
-Host-free: numpy, cv2 and ``py_sod_metrics`` only. Maps are uint8 H×W arrays; the
+Host-free: numpy, cv2, Pillow and ``py_sod_metrics`` only. Maps are uint8 H×W arrays; the
 ground truth is handed to PySODMetrics binarised on the 0/255 scale, the
 prediction as a grey uint8 map, so every number comes from PySODMetrics' own
 normalisation, 256 thresholds and defaults.
@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+from PIL import Image
 
 #: Keys of the dict returned by :meth:`SODEvaluator.get_results`.
 SOD_METRIC_KEYS = ('S', 'MAE', 'maxF', 'meanF', 'adpF', 'maxE', 'meanE', 'adpE',
@@ -89,7 +90,14 @@ def _read_grey(path: str) -> np.ndarray:
 
 
 def load_gt(path: str) -> np.ndarray:
-    """Load a SOD ground-truth PNG (0/1 or 0/255) as a 0/255 uint8 H×W map."""
+    """Load a SOD ground-truth PNG (0/1 or 0/255) as a 0/255 uint8 H×W map.
+
+    A palette (mode ``P``) PNG gives its indices, as mmseg reads label maps; any other image its grey values.
+    """
+    if osp.isfile(path):
+        with Image.open(path) as img:
+            if img.mode == 'P':
+                return normalize_gt(np.asarray(img), name=str(path))
     return normalize_gt(_read_grey(path), name=str(path))
 
 

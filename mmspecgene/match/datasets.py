@@ -1,6 +1,7 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """RGBT matching datasets: aligned pair datasets made into matching samples, and externally given ground truth."""
 import json
+import logging
 import os
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
@@ -143,6 +144,14 @@ class RGBTMatchDataset(BaseDataset):
         if list(data.get('img_size', [])) != list(self.img_size):
             raise ValueError(f'homography file {path} is for img_size {data.get("img_size")}, but the dataset '
                              f'uses {list(self.img_size)}; delete it to draw new homographies or set img_size')
+        wanted = dict(seed=self.homography_seed, swap_prob=self.swap_prob,
+                      ranges={k: list(v) if isinstance(v, tuple) else v for k, v in self.homography_ranges.items()})
+        differing = {key: (data.get(key), value) for key, value in wanted.items() if data.get(key) != value}
+        if differing:  # the file is the evaluation protocol: it wins, and says so
+            detail = '; '.join(f'{key}: file {found!r}, dataset {value!r}' for key, (found, value) in differing.items())
+            print_log(f'{type(self).__name__}: homography file {path} was drawn with other settings than the dataset '
+                      f'asks for ({detail}); the file\'s homographies are used (delete it to draw new ones)',
+                      logger='current', level=logging.WARNING)
         entries = data['pairs']
         listed = [(e.get('img_path'), e.get('ir_path')) for e in entries]
         if listed != [tuple(p) for p in pairs]:

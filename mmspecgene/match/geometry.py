@@ -99,13 +99,15 @@ def grid_correspondences(H: np.ndarray, size: Tuple[int, int], step: int = 8) ->
     return rgb[inside], thermal[inside]
 
 
-def check_homography(H, size: Optional[Tuple[int, int]], name: str, max_area_ratio: float = 25.0) -> np.ndarray:
-    """Validate a ground-truth homography of a ``(w, h)`` image and return it as (3, 3) float64.
+def check_homography(H, size: Optional[Tuple[int, int]], name: str, max_area_ratio: float = 25.0,
+                     dst_size: Optional[Tuple[int, int]] = None) -> np.ndarray:
+    """Validate a ground-truth homography from a ``(w, h)`` image to a ``dst_size`` one (default: the same size)
+    and return it as (3, 3) float64.
 
     Raises ``ValueError`` naming ``name`` when ``H`` is not a finite 3x3 matrix, is singular or (checked only with
-    a ``size``) sends an image corner
-    behind the camera (to infinity or through the horizon), folds the image (non-convex or flipped corner quad) or
-    shrinks/grows its area by more than ``max_area_ratio``.
+    a ``size``) sends an image corner behind the camera (to infinity or through the horizon), folds the image
+    (non-convex or flipped corner quad) or makes the image cover more than ``max_area_ratio`` times (or less than
+    its inverse) the destination image's area: cameras of different resolutions with one field of view pass.
     """
     try:
         mat = np.asarray(H, dtype=np.float64)
@@ -130,10 +132,12 @@ def check_homography(H, size: Optional[Tuple[int, int]], name: str, max_area_rat
         raise ValueError(f'{name}: degenerate homography {mat.tolist()}: the image corners map to a folded or '
                          f'mirrored quadrilateral {quad.round(2).tolist()}')
     area = 0.5 * abs(np.sum(quad[:, 0] * np.roll(quad[:, 1], -1) - np.roll(quad[:, 0], -1) * quad[:, 1]))
-    ratio = area / float((size[0] - 1) * (size[1] - 1))
+    dst_w, dst_h = size if dst_size is None else dst_size
+    ratio = area / float((dst_w - 1) * (dst_h - 1))
     if not 1 / max_area_ratio <= ratio <= max_area_ratio:
-        raise ValueError(f'{name}: degenerate homography {mat.tolist()}: it scales the image area by {ratio:.4g} '
-                         f'(allowed 1/{max_area_ratio:g} .. {max_area_ratio:g})')
+        raise ValueError(f'{name}: degenerate homography {mat.tolist()}: the {size[0]}x{size[1]} image covers '
+                         f'{ratio:.4g} times the area of the {dst_w}x{dst_h} destination image (allowed '
+                         f'1/{max_area_ratio:g} .. {max_area_ratio:g})')
     return mat / mat[2, 2] if mat[2, 2] != 0 else mat
 
 

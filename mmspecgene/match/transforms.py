@@ -79,7 +79,7 @@ class LoadRGBTMatchPair(BaseTransform):
         if given is None:  # aligned pair: the same normalised position in both images
             H = np.linalg.inv(scale_matrix(ir_size, rgb_size))
         else:
-            H = check_homography(given, rgb_size, f'matching {sample_name(results)}: gt_homography')
+            H = check_homography(given, rgb_size, f'matching {sample_name(results)}: gt_homography', dst_size=ir_size)
         H = scale_matrix(ir_size, self.img_size) @ H @ np.linalg.inv(scale_matrix(rgb_size, self.img_size))
         results['img'] = cv2.merge([_resize(rgb, self.img_size), _resize(thermal, self.img_size)])
         results['img_shape'] = (self.img_size[1], self.img_size[0])

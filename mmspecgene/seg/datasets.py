@@ -61,6 +61,12 @@ class RGBTSegDataset(BaseSegDataset):
         data = super().prepare_data(idx)
         sample = data.get('data_samples') if isinstance(data, dict) else None
         if sample is not None and 'gt_sem_seg' in sample:
+            label = sample.gt_sem_seg.data
+            if label.ndim != 3 or label.shape[0] != 1:
+                raise ValueError(
+                    f"{type(self).__name__}: label map {sample.metainfo.get('seg_map_path', f'sample {idx}')} gives "
+                    f'gt_sem_seg of shape {tuple(label.shape)}, not (1, H, W): expected a one-band label PNG (a grey '
+                    'label saved with 3 colour bands? the dataset converters write one band)')
             check_label_values(sample.gt_sem_seg.data, len(self.metainfo['classes']),
                                self.ignore_index if self.LABELS_MAY_BE_IGNORED else None,
                                sample.metainfo.get('seg_map_path', f'sample {idx}'),

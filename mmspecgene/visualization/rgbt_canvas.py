@@ -5,26 +5,25 @@ from typing import Optional, Tuple
 import mmcv
 import numpy as np
 import torch
-from mmengine.fileio import get
 from mmengine.structures import InstanceData, PixelData
 
-from ..datasets.transforms.loading import decode_image, thermal_to_3ch
+from ..datasets.transforms.loading import decode_image, rgb_to_3ch, thermal_to_3ch
 
 
 def read_rgbt_pair(img_path: str, ir_path: str, backend_args: Optional[dict] = None,
                    thermal_range: Optional[dict] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Read both images as H×W×3 uint8 in RGB order; errors name the file.
+    """Read both images as H×W×3 uint8 in RGB order, exactly as the loaders decode them; errors name the file.
 
-    The thermal image follows the loader's rule (:func:`~mmspecgene.datasets.transforms.loading.thermal_to_3ch`):
+    Like the loaders, the decode keeps the stored pixel grid (no EXIF rotation), so drawings and predictions share
+    their coordinates. The thermal image follows the loader's rule
+    (:func:`~mmspecgene.datasets.transforms.loading.thermal_to_3ch`):
     grey is replicated, and 16-bit or float radiometric maps are stretched to 0-255 with ``thermal_range``
     (default: the 0.5-99.5 percentiles, as :class:`LoadRGBTImagePair`) instead of being cut to their high byte.
     """
     for name, path in (('img_path', img_path), ('ir_path', ir_path)):
         if not path:
             raise KeyError(f'cannot draw RGB‖T: missing {name} (img_path={img_path!r}, ir_path={ir_path!r})')
-    rgb = mmcv.imfrombytes(get(img_path, backend_args=backend_args), flag='color', channel_order='rgb')
-    if rgb is None:
-        raise ValueError(f'cannot decode image for visualisation: {img_path}')
+    rgb = np.ascontiguousarray(rgb_to_3ch(decode_image(img_path, backend_args), img_path)[..., ::-1])  # -> RGB
     thermal = thermal_to_3ch(decode_image(ir_path, backend_args), ir_path, thermal_range=thermal_range)
     thermal = np.ascontiguousarray(thermal[..., ::-1])  # BGR -> RGB
     if rgb.shape[:2] != thermal.shape[:2]:

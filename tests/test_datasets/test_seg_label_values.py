@@ -86,3 +86,14 @@ def test_sod_label_on_the_0_255_scale_is_an_error(synthetic_root, tmp_path):
     cv2.imwrite(path, cv2.imread(path, cv2.IMREAD_UNCHANGED) * 255)  # an unconverted 0/255 ground truth
     with pytest.raises(ValueError, match=rf'\[255\] of {path} .*expected 0\.\.1 .*vt_sod2mmspecgene'):
         dataset[0]
+
+
+def test_three_band_label_is_named(synthetic_root, tmp_path):
+    """mmseg keeps every band of a label PNG: a grey label saved as RGB is an error naming the file."""
+    from PIL import Image
+    root = _copy_split(synthetic_root, tmp_path)
+    path = sorted((root / 'labels' / 'val').iterdir())[0]
+    label = np.asarray(Image.open(path))
+    Image.fromarray(np.dstack([label] * 3), 'RGB').save(path)
+    with pytest.raises(ValueError, match=rf"{path.name} gives gt_sem_seg of shape \(\d+, \d+, 3\), not \(1, H, W\)"):
+        _dataset(root)[0]

@@ -185,6 +185,17 @@ def test_gt_scale_detection_and_idempotence(tmp_path):
         load_gt(str(tmp_path / 'missing.png'))
 
 
+def test_palette_gt_is_read_by_index(tmp_path):
+    """A 0/1 palette PNG (index 1 drawn dark red) is read by index, as mmseg reads labels, not by colour."""
+    from PIL import Image
+    labels = np.zeros((20, 30), np.uint8)
+    labels[5:15, 10:20] = 1
+    image = Image.fromarray(labels, mode='P')
+    image.putpalette([0, 0, 0, 128, 0, 0] + [0] * 762)
+    image.save(tmp_path / 'gt.png')
+    np.testing.assert_array_equal(load_gt(str(tmp_path / 'gt.png')), labels * 255)
+
+
 def test_gt_01_and_0255_give_same_results():
     preds, gts = structured_maps(np.random.default_rng(3))
     results = []

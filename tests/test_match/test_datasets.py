@@ -1,6 +1,7 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """Matching datasets: aligned pair sources, fixed seeded evaluation homographies, external ground truth."""
 import json
+import logging
 import os
 import os.path as osp
 
@@ -9,6 +10,7 @@ import pytest
 
 from mmspecgene.datasets.synthetic import make_det, make_pretrain
 from mmspecgene.match.datasets import RGBTExternalMatchDataset, RGBTMatchDataset
+from mmspecgene.testing.logs import captured_log_records
 
 SIZE = (160, 128)
 
@@ -53,8 +55,11 @@ def test_fixed_homographies_written_once_and_reproducible(det_root):
     content = json.load(open(path))
     assert content['seed'] == 0 and content['img_size'] == list(SIZE) and len(content['pairs']) == 4
     mtime = osp.getmtime(path)
-    second = _eval_dataset(det_root, homography_seed=5)  # an existing file wins over the seed: it is the protocol
+    with captured_log_records() as records:  # an existing file wins over the seed: it is the protocol
+        second = _eval_dataset(det_root, homography_seed=5)
     assert osp.getmtime(path) == mtime
+    assert any('was drawn with other settings than the dataset asks for (seed: file 0, dataset 5)' in r.getMessage()
+               and r.levelno == logging.WARNING for r in records)
     for i in range(4):
         np.testing.assert_array_equal(first.get_data_info(i)['warp_homography'],
                                       second.get_data_info(i)['warp_homography'])

@@ -69,7 +69,7 @@ def test_sample_homography_is_seeded_and_respects_ranges():
     (np.array([[1, 0, 0], [2, 0, 0], [0, 0, 1.]]), 'singular'),
     (np.array([[1, 0, 0], [0, 1, 0], [-0.01, 0, 1.]]), 'horizon'),
     (np.diag([-1.0, 1.0, 1.0]), 'mirrored'),
-    (np.diag([0.01, 0.01, 1.0]), 'scales the image area'),
+    (np.diag([0.01, 0.01, 1.0]), r'covers 0.0001 times the area of the 640x512 destination'),
     (np.eye(2), 'finite 3x3'),
     ([[1, 0, 0], [0, 1, 0], [0, 0, float('nan')]], 'finite 3x3'),
 ])
@@ -77,6 +77,14 @@ def test_check_homography_rejects_degenerate(H, match):
     with pytest.raises(ValueError, match=match) as err:
         check_homography(H, (640, 512), 'pair 7 (a.jpg | b.jpg)')
     assert 'pair 7 (a.jpg | b.jpg)' in str(err.value)
+
+
+def test_check_homography_between_cameras_of_different_resolution():
+    """A 4056x3040 RGB camera and a 640x512 thermal one with one field of view: a scaling, not a degenerate map."""
+    H = scale_matrix((4056, 3040), (640, 512))
+    np.testing.assert_allclose(check_homography(H, (4056, 3040), 'pair', dst_size=(640, 512)), H / H[2, 2])
+    with pytest.raises(ValueError, match='covers 0.02'):
+        check_homography(H, (4056, 3040), 'pair')  # against an image of its own size it would shrink 38x
 
 
 def test_scale_matrix_matches_cv2_resize_convention():

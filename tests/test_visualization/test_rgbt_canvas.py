@@ -43,3 +43,20 @@ def test_grey_thermal_of_another_size_is_resized_to_the_rgb(tmp_path):
 def test_missing_path_is_named():
     with pytest.raises(KeyError, match='missing ir_path'):
         read_rgbt_pair('a.jpg', None)
+
+
+def test_exif_rotated_jpeg_is_drawn_on_the_models_pixel_grid(tmp_path):
+    """The loaders ignore the EXIF orientation; the drawing must too, or predictions land rotated (or crash)."""
+    from PIL import Image
+
+    from mmspecgene.datasets.transforms import LoadRGBTImagePair
+    rgb = np.zeros((512, 640, 3), np.uint8)
+    rgb[:100, :200] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed rotated by 90 degrees
+    Image.fromarray(rgb).save(tmp_path / 'v.jpg', exif=exif.tobytes())
+    Image.fromarray(rgb[..., 0]).save(tmp_path / 't.jpg', exif=exif.tobytes())
+    loaded = LoadRGBTImagePair()(dict(img_path=str(tmp_path / 'v.jpg'), ir_path=str(tmp_path / 't.jpg')))['img']
+    drawn_rgb, drawn_thermal = read_rgbt_pair(str(tmp_path / 'v.jpg'), str(tmp_path / 't.jpg'))
+    assert loaded.shape[:2] == drawn_rgb.shape[:2] == drawn_thermal.shape[:2] == (512, 640)
+    np.testing.assert_array_equal(drawn_rgb, loaded[..., 2::-1])  # the loader's BGR, as RGB
