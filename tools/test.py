@@ -33,9 +33,11 @@ def parse_args():
                         help='what replaces the missing modality (default: mean = zeros after normalisation)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     add_trust_checkpoint_code_argument(parser)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=None,
+                        help='set by the legacy torch.distributed.launch; torchrun sets LOCAL_RANK')
     args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.local_rank is not None:
+        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 

@@ -27,9 +27,11 @@ def parse_args():
         parser, help='override config settings, e.g. train_cfg.max_iters=100 (key=value, lists as [a,b])')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     add_trust_checkpoint_code_argument(parser)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=None,
+                        help='set by the legacy torch.distributed.launch; torchrun sets LOCAL_RANK')
     args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.local_rank is not None:
+        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 

@@ -16,6 +16,11 @@ from ..registry import MODELS
 MATCH_INIT_ALLOWED_UNEXPECTED = (r'cls_token$', )
 
 
+def _is_square(n: int) -> bool:
+    side = int(round(math.sqrt(max(n, 0))))
+    return n > 0 and side * side == n
+
+
 @MODELS.register_module()
 class RGBTViTMatch(SpecGeneViT):
     """ViT backbone for RGB-thermal matching: mmpretrain names (a pretraining encoder loads without renaming),
@@ -82,15 +87,21 @@ class RGBTViTMatch(SpecGeneViT):
         return rgb, thermal
 
     def adapt_encoder_state(self, state: dict) -> dict:
-        """Encoder state (mmpretrain names) with ``pos_embed`` resized to the stored grid when it differs."""
+        """Encoder state (mmpretrain names) with ``pos_embed`` resized to the stored grid when it differs.
+
+        Whether ``pos_embed`` has a cls row is read from its length: (1, 1 + s*s, C) has one (pretraining
+        encoders, and matchers, which keep the row without a cls token), (1, s*s, C) has none.
+        """
         state = dict(state)
         pos = state.get('pos_embed')
         if pos is not None:
-            num_extra = 1 if self.with_cls_token or 'cls_token' in state else 0
-            grid = pos.shape[1] - num_extra
-            side = int(round(math.sqrt(grid)))
-            if pos.dim() != 3 or side * side != grid:
+            if pos.dim() != 3 or pos.shape[0] != 1:
                 raise CheckpointMismatchError(f'pos_embed: expected (1, 1 + s*s, C), got {tuple(pos.shape)}')
+            num_extra = 1 if _is_square(pos.shape[1] - 1) else 0
+            side = int(round(math.sqrt(pos.shape[1] - num_extra)))
+            if side < 1 or side * side != pos.shape[1] - num_extra:
+                raise CheckpointMismatchError(
+                    f'pos_embed: expected (1, 1 + s*s, C) or (1, s*s, C), got {tuple(pos.shape)}')
             if num_extra == 0:
                 pos = torch.cat([pos.new_zeros(1, 1, pos.shape[2]), pos], dim=1)
             state['pos_embed'] = resize_pos_embed_grid(pos, (side, side), self.pretrain_grid_size, num_extra_tokens=1)

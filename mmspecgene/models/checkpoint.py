@@ -106,10 +106,41 @@ def _as_checkpoint(ckpt: Union[str, Mapping]) -> Mapping:
     return ckpt
 
 
+def strip_wrapper_prefix(state: Mapping) -> Mapping:
+    """Drop the ``module.`` prefix that (Distributed)DataParallel puts on every key of a saved model.
+
+    The prefix is removed only when every key carries it; any other dict is returned unchanged.
+    """
+    keys = list(state)
+    if keys and all(isinstance(k, str) and k.startswith('module.') for k in keys):
+        return OrderedDict((k[len('module.'):], v) for k, v in state.items())
+    return state
+
+
+def _is_timm_encoder(state: Mapping) -> bool:
+    return 'blocks.0.norm1.weight' in state
+
+
+def _model_dict(ckpt: Mapping) -> Optional[Mapping]:
+    """``ckpt['model']`` without a wrapper prefix, when it is a dict."""
+    model = ckpt.get('model')
+    return strip_wrapper_prefix(model) if isinstance(model, Mapping) else None
+
+
 def _wrapped_state(ckpt: Mapping) -> Mapping:
-    """``ckpt['state_dict']`` of an mmengine checkpoint, else ``ckpt`` itself (a bare state dict)."""
+    """The tensor dict of a checkpoint, without a (Distributed)DataParallel ``module.`` prefix.
+
+    ``ckpt['state_dict']`` of an mmengine checkpoint; else ``ckpt['model']`` when it holds model keys
+    (a ``{'model': state_dict}`` save) rather than timm encoder names (det-init, kept whole); else ``ckpt``
+    itself (a bare state dict).
+    """
     state = ckpt.get('state_dict')
-    return state if isinstance(state, Mapping) else ckpt
+    if isinstance(state, Mapping):
+        return strip_wrapper_prefix(state)
+    model = _model_dict(ckpt)
+    if model is not None and not _is_timm_encoder(model):
+        return model
+    return strip_wrapper_prefix(ckpt)
 
 
 def detect_format(ckpt: Mapping) -> str:
@@ -136,17 +167,20 @@ def detect_format(ckpt: Mapping) -> str:
     if 'backbone.patch_embed.projection.weight' in state and not any(
             isinstance(k, str) and k.startswith('neck.') for k in state):
         return 'mmspecgene-pretrain'  # encoder only (e.g. converted from det-init / seg-init)
-    model = ckpt.get('model')
-    if isinstance(model, Mapping) and 'blocks.0.norm1.weight' in model:
+    model = _model_dict(ckpt)
+    if model is not None and _is_timm_encoder(model):
         return 'det-init'
-    if 'layers.0.ln1.weight' in ckpt and 'norm.weight' in ckpt:
+    if 'layers.0.ln1.weight' in state and 'norm.weight' in state:
         return 'seg-init'
     top = sorted(str(k) for k in ckpt)[:12]
+    found = f'Found top-level keys {top}'
+    if state is not ckpt:
+        found += f' and inner keys {sorted(str(k) for k in state)[:12]}'
     raise ValueError(
         'cannot detect the checkpoint format: expected state_dict with neck.decoder_embed2.weight '
         '(released-pretrain), neck.rgb.embed.weight (mmspecgene-pretrain), roi_head.* (det-finetuned) or '
         'decode_head.* (seg-finetuned); a "model" dict with blocks.0.norm1.weight (det-init); or flat '
-        f'layers.0.ln1.weight + norm.weight (seg-init). Found top-level keys {top}')
+        f'layers.0.ln1.weight + norm.weight (seg-init); keys may carry a common "module." prefix. {found}')
 
 
 def _resolve_format(ckpt: Mapping, src_format: str) -> str:
@@ -161,11 +195,10 @@ def get_state_dict(ckpt: Mapping, src_format: str = 'auto') -> Mapping:
     """The tensor dict of a checkpoint in its own format (``state_dict``, ``model`` or the flat dict)."""
     fmt = _resolve_format(ckpt, src_format)
     if fmt == 'det-init':
-        if not isinstance(ckpt.get('model'), Mapping):
+        model = _model_dict(ckpt)
+        if model is None:
             raise CheckpointMismatchError('det-init checkpoint has no "model" dict')
-        return ckpt['model']
-    if fmt == 'seg-init':
-        return ckpt
+        return model
     return _wrapped_state(ckpt)
 
 

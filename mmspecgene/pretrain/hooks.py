@@ -21,7 +21,9 @@ class RGBTMaskingHook(Hook):
     (the curriculum's number of ticks unless the masker sets ``total_ticks``) is the run's epochs for an epoch-based
     loop; an iteration-based run must set ``model.backbone.masker.total_ticks``. A ``load_from`` checkpoint that
     holds a masker state (a previous pretraining run) leaves the curriculum at its start, with a WARNING; only
-    ``resume`` continues it. After the
+    ``resume`` continues it. A fresh run keeps each rank's own start values of the buffers the masker declares
+    rank-local (``rank_local_buffer_names``), which the runner's weight-init broadcast would replace by rank 0's.
+    After the
     iterations on which the ``LoggerHook`` logs (its interval and end-of-epoch rule), ``masker.statistics()`` is read
     from the device once and written to the message hub (keys ``mask/``, ``curr/``, ``gmm/``, ``cmss/``) and to the
     vis backends (local ``scalars.json``, TensorBoard, ...); ``console_keys`` also go to the console line. Nothing
@@ -72,12 +74,21 @@ class RGBTMaskingHook(Hook):
             raise ValueError(f'RGBTMaskingHook: {type(runner.train_loop).__name__} has no epochs to spread the '
                              f'curriculum over; set model.backbone.masker.total_ticks (its number of ticks over the '
                              f'{runner.max_iters} iterations).')
-        if runner.iter == 0 and self._loaded_masker_state and self._start_state:
+        if runner.iter != 0 or not self._start_state:
+            return
+        if self._loaded_masker_state:
             tick = int(masker.state_dict().get('tick', torch.zeros(())))
             masker.load_state_dict(self._start_state)
             print_log('RGBTMaskingHook: the load_from checkpoint holds the masker state of another pretraining run '
                       f'(tick {tick}); the curriculum starts afresh (resume=True continues a run instead).',
                       logger='current', level=logging.WARNING)
+            return
+        # The runner broadcasts rank 0's buffers after init_weights; rank-local state starts from this rank's own.
+        rank_local = getattr(masker, 'rank_local_buffer_names', lambda: [])()
+        if rank_local:
+            state = masker.state_dict()
+            state.update({name: self._start_state[name] for name in rank_local})
+            masker.load_state_dict(state)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         self.masker_of(runner).set_progress(runner.iter, runner.max_iters, max_epochs=self._max_epochs)

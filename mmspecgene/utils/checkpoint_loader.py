@@ -82,8 +82,17 @@ def _offending_globals(filename: str, error: Exception) -> List[str]:
     if found:
         return found
     message = str(error)
-    match = re.search(r'GLOBAL (\S+)|WeightsUnpickler error:\s*([^\n]+)', message)
-    return [match.group(1) or match.group(2)] if match else [message.splitlines()[0] if message else repr(error)]
+    match = (re.search(r'GLOBAL (\S+)', message) or re.search(r"but got <class '([^']+)'>", message)
+             or re.search(r'WeightsUnpickler error:\s*([^\n]+)', message))
+    return [match.group(1)] if match else [message.splitlines()[0] if message else repr(error)]
+
+
+def _refusal_reason(names: List[str]) -> str:
+    """Why the globals are refused: numpy object/structured arrays get their own wording."""
+    if any(name.endswith(('ObjectDType', 'VoidDType')) for name in names):
+        return ('numpy arrays of dtype object or of a structured (void) dtype, which may hold arbitrary pickled '
+                'Python objects (plain numeric arrays load)')
+    return 'not on the allow-list of checkpoint globals'
 
 
 def load_checkpoint_file(filename: Union[str, os.PathLike],
@@ -121,9 +130,10 @@ def load_checkpoint_file(filename: Union[str, os.PathLike],
         except pickle.UnpicklingError as err:
             names = _offending_globals(filename, err)
             raise UnsafeCheckpointError(
-                f'refusing to load checkpoint {filename}: its pickle needs {", ".join(names)}, which is not on the '
-                'allow-list of checkpoint globals (tensors, OrderedDict, numpy arrays/scalars, mmengine '
-                'HistoryBuffer and its public methods); unpickling it could run arbitrary code. If you trust where '
+                f'refusing to load checkpoint {filename}: its pickle needs {", ".join(names)}: '
+                f'{_refusal_reason(names)} (the allow-list holds tensors, OrderedDict, numeric numpy arrays and '
+                'scalars, mmengine HistoryBuffer and its public methods); unpickling it could run arbitrary code. '
+                'If you trust where '
                 f'the file comes from, load it with {TRUST_FLAG} or {TRUST_ENV}=1 (see docs/en/faq.md).') from None
     if not isinstance(ckpt, Mapping):
         raise TypeError(f'{filename!r}: expected a dict checkpoint, got {type(ckpt).__name__}')

@@ -63,6 +63,22 @@ def test_backbone_loads_pretraining_formats(tmp_path, make):
     assert backbone.pos_embed.shape == (1, 1 + 36, 192)
 
 
+@pytest.mark.parametrize('pretrain_img_size', [96, 64])
+def test_backbone_loads_a_matcher_checkpoint(tmp_path, pretrain_img_size):
+    """A trained matcher (pos_embed with the unused cls row, no cls_token) initialises another matcher."""
+    trained = _model()
+    path = str(tmp_path / 'matcher.pth')
+    torch.save({'state_dict': trained.state_dict()}, path)
+    backbone = MODELS.build(dict(type='RGBTViTMatch', arch='tiny', pretrain_img_size=pretrain_img_size,
+                                 init_cfg=dict(type='Pretrained', checkpoint=path)))
+    backbone.init_weights()
+    torch.testing.assert_close(backbone.layers[2].ffn.layers[1].weight, trained.backbone.layers[2].ffn.layers[1].weight)
+    side = pretrain_img_size // 16
+    assert backbone.pos_embed.shape == (1, 1 + side * side, 192)
+    if pretrain_img_size == 96:
+        torch.testing.assert_close(backbone.pos_embed, trained.backbone.pos_embed)
+
+
 def test_loss_and_predict_on_a_batch():
     model = _model()
     inputs = torch.randint(0, 255, (3, 6, SIZE[1], SIZE[0]), dtype=torch.uint8)

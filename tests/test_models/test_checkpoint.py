@@ -233,6 +233,36 @@ def test_all_pretrain_formats_give_the_same_encoder():
         to_encoder_state(cl.seg_finetuned_checkpoint(2, arch=TINY, img_size=64, channels=8))
 
 
+def with_prefix(state, prefix='module.'):
+    return {prefix + k: v for k, v in state.items()}
+
+
+def test_wrapped_saves_give_the_same_encoder():
+    """DDP-prefixed keys and a ``{'model': state_dict}`` save are read like the plain layout."""
+    released = released_tiny()
+    reference = to_encoder_state(released)
+    det = convert_checkpoint(released, 'det-init')
+    seg = convert_checkpoint(released, 'seg-init')
+    wrapped = {
+        'released-pretrain': {'state_dict': with_prefix(released['state_dict'])},
+        'released-pretrain (model dict)': {'model': released['state_dict']},
+        'released-pretrain (model dict, DDP)': {'model': with_prefix(released['state_dict']), 'epoch': 3},
+        'det-init': {'model': with_prefix(det['model'])},
+        'seg-init': with_prefix(seg),
+    }
+    for name, ckpt in wrapped.items():
+        assert detect_format(ckpt) == name.split(' ')[0], name
+        encoder = to_encoder_state(ckpt)
+        assert list(encoder) == list(reference), name
+        assert all(torch.equal(encoder[k], reference[k]) for k in reference), name
+    # a prefix on only some keys is not a wrapper prefix
+    partial = dict(released['state_dict'])
+    partial['module.extra'] = torch.zeros(1)
+    assert 'module.extra' in get_state_dict({'state_dict': partial})
+    with pytest.raises(ValueError, match=r"inner keys \['foo\.weight'\]"):
+        detect_format({'model': {'module.foo.weight': torch.zeros(1)}, 'optimizer': {}})
+
+
 def test_encoder_state_for_seg_resizes_pos_once_keeping_cls():
     encoder = to_encoder_state(released_tiny())
     seg = encoder_state_for_seg(encoder, (6, 4))

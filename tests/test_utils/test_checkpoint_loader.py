@@ -137,6 +137,27 @@ def test_code_running_pickle_is_refused_naming_file_and_global(tmp_path, monkeyp
     assert isinstance(info.value, pickle.UnpicklingError)
 
 
+@pytest.mark.parametrize('legacy', [False, True], ids=['zip', 'legacy'])
+def test_refusals_name_the_global_in_both_file_formats(tmp_path, monkeypatch, legacy):
+    """The refusal names the global (not torch's advice text), also in the pre-1.6 file format."""
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    cases = {
+        'shell': (dict(meta=RunsShell(tmp_path / 'marker')), 'system', 'not on the allow-list'),
+        'object': (dict(meta=np.array([1, 'a'], dtype=object)), 'numpy.dtypes.ObjectDType', 'dtype object'),
+        'void': (dict(meta=np.zeros(2, dtype=[('a', 'i4'), ('b', 'f4')])), 'numpy.dtypes.VoidDType',
+                 'structured (void) dtype'),
+    }
+    for name, (obj, global_name, reason) in cases.items():
+        path = tmp_path / f'{name}.pth'
+        torch.save(dict(state_dict=dict(w=torch.zeros(2)), **obj), path, _use_new_zipfile_serialization=not legacy)
+        with pytest.raises(UnsafeCheckpointError) as info:
+            load_checkpoint_file(path)
+        message = str(info.value)
+        assert f'{path}: its pickle needs ' in message and global_name in message and reason in message, message
+        assert not any(text in message for text in ('Unsupported global', 'Can only build', 'Weights only')), message
+    assert not (tmp_path / 'marker').exists()
+
+
 def test_opt_in_loads_the_crafted_file(tmp_path, monkeypatch):
     marker = tmp_path / 'marker'
     path = tmp_path / 'crafted.pth'

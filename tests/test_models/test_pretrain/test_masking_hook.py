@@ -121,12 +121,16 @@ def test_statistics_only_every_logger_interval(tmp_path, one_epoch_runner, monke
     assert 'gmm/' not in line and 'cmss/' not in line and 'curr/keep_bias' not in line
 
 
-def _runner(tmp_path, synthetic_root, work, train_cfg=None, total_ticks=None, checkpoint_hook=None, load_from=None):
+def _runner(tmp_path, synthetic_root, work, train_cfg=None, total_ticks=None, checkpoint_hook=None, load_from=None,
+            config='specgene_vit-tiny-p16_1xb16-30e_synthetic.py', launcher='none'):
     """A Runner of the tiny synthetic pretraining config (batch 8 of 64 pairs, one epoch unless ``train_cfg``)."""
     from mmengine.config import Config
     from mmengine.runner import Runner
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'pretrain', 'specgene',
-                                   'specgene_vit-tiny-p16_1xb16-30e_synthetic.py'))
+
+    from mmspecgene.utils.dist import prepare_distributed
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'pretrain', 'specgene', config))
+    cfg.launcher = launcher
+    prepare_distributed(cfg, launcher)
     cfg.work_dir = str(tmp_path / work)
     cfg.train_dataloader.update(batch_size=8, num_workers=0, persistent_workers=False)
     cfg.train_dataloader.dataset.data_root = osp.join(synthetic_root, 'pretrain') + '/'
@@ -175,3 +179,33 @@ def test_load_from_starts_the_curriculum_afresh(tmp_path, synthetic_root):
         second.train()
     assert spy.ticks[0] == 0 and int(second.model.masker.tick) == 1
     assert any('holds the masker state of another pretraining run (tick 1)' in r.getMessage() for r in records)
+
+
+class FirstIterState(Hook):
+    priority = 'LOWEST'
+
+    def __init__(self, path):
+        self.path = path
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == 0:
+            torch.save({k: v.clone() for k, v in runner.model.module.masker.state_dict().items()}, self.path)
+
+
+def _released_runner_worker(rank, world_size, tmp_path, synthetic_root):
+    import pathlib
+    tmp_path = pathlib.Path(tmp_path)
+    runner = _runner(tmp_path, synthetic_root, 'released', launcher='pytorch',
+                     config='specgene-released-masking_vit-tiny-p16_1xb16-30e_synthetic.py')
+    runner.register_hook(FirstIterState(str(tmp_path / f'rank{rank}.pth')))
+    runner.train()
+
+
+def test_released_masker_keeps_its_per_rank_start_in_a_two_rank_run(tmp_path, synthetic_root):
+    """The runner broadcasts rank 0's buffers after ``init_weights``; the hook gives each rank its own GMM back."""
+    from mmspecgene.testing.distributed import run_gloo
+    run_gloo(_released_runner_worker, 2, str(tmp_path), synthetic_root)
+    ranks = [torch.load(tmp_path / f'rank{rank}.pth', weights_only=True) for rank in range(2)]
+    for rank, state in enumerate(ranks):  # each rank's own init: seed curriculum_seed (0) + rank
+        own = torch.rand(3, generator=torch.Generator().manual_seed(rank), dtype=torch.float64)
+        assert torch.equal(state['gmm_mean'], own), rank
