@@ -16,6 +16,7 @@ import json
 import os
 import os.path as osp
 import tarfile
+from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 INDEX_FORMAT = 'mmspecgene-rgbt-tar-index'
@@ -24,6 +25,7 @@ TAGS = ('rgb', 'ir')
 BLOCK = tarfile.BLOCKSIZE  # 512
 
 Entry = List  # [key, rgb_member, rgb_offset, rgb_size, ir_member, ir_offset, ir_size]
+ENTRY_FIELDS = ('key', 'rgb_member', 'rgb_offset', 'rgb_size', 'ir_member', 'ir_offset', 'ir_size')
 
 
 def pair_key(rgb_rel: str) -> str:
@@ -142,9 +144,15 @@ def index_shard(path: str) -> List[Entry]:
 
 
 def build_index(shard_paths: Sequence[str]) -> dict:
-    """Index of existing shards (e.g. written by other tools), names relative to the index's folder."""
-    return dict(format=INDEX_FORMAT, version=INDEX_VERSION,
-                shards=[dict(name=osp.basename(p), bytes=osp.getsize(p), pairs=index_shard(p)) for p in shard_paths])
+    """Index of existing shards (e.g. written by other tools), names relative to the index's folder.
+
+    Raises:
+        ValueError: as :func:`index_shard`, or a key found in two shards (naming both).
+    """
+    index = dict(format=INDEX_FORMAT, version=INDEX_VERSION,
+                 shards=[dict(name=osp.basename(p), bytes=osp.getsize(p), pairs=index_shard(p)) for p in shard_paths])
+    check_index(index, 'the shards ' + ', '.join(shard_paths))
+    return index
 
 
 def write_index(index: dict, path: str) -> None:
@@ -166,7 +174,50 @@ def load_index(path: str, local_path: Optional[str] = None) -> dict:
         raise ValueError(f'{path} is not a {INDEX_FORMAT} file (format={found!r})')
     if index.get('version') != INDEX_VERSION:
         raise ValueError(f'{path}: index version {index.get("version")!r}, this reader knows {INDEX_VERSION}')
+    check_index(index, path)
     return index
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 160 else text[:157] + '...'
+
+
+def check_index(index: dict, source: str) -> None:
+    """The structure of an index: shards ``{"name", "bytes", "pairs"}``, entries of :data:`ENTRY_FIELDS` whose
+    members are ``<key>.rgb.<ext>`` / ``<key>.ir.<ext>``, and each key in one place only.
+
+    Raises:
+        ValueError: naming ``source`` (the index file), the shard and the entry or key.
+    """
+    shards = index.get('shards')
+    if not isinstance(shards, list):
+        raise ValueError(f'{source}: "shards" must be a list of shards, got {_short(shards)}')
+    owner: Dict[str, str] = {}
+    for number, shard in enumerate(shards):
+        if not (isinstance(shard, dict) and isinstance(shard.get('name'), str) and _is_count(shard.get('bytes'))
+                and isinstance(shard.get('pairs'), list)):
+            raise ValueError(f'{source}: shard {number} must be {{"name": text, "bytes": count, "pairs": list}}, '
+                             f'got {_short(shard)}')
+        where = f'{source}: shard {shard["name"]!r}'
+        for entry in shard['pairs']:
+            if not (isinstance(entry, list) and len(entry) == len(ENTRY_FIELDS) and isinstance(entry[0], str)
+                    and all(_is_count(entry[i]) for i in (2, 3, 5, 6))):
+                raise ValueError(f'{where}: entry {_short(entry)} is not [{", ".join(ENTRY_FIELDS)}] with a text key '
+                                 'and whole-number offsets and sizes')
+            key = entry[0]
+            for tag, member in zip(TAGS, (entry[1], entry[4])):
+                if not isinstance(member, str) or member.rsplit('.', 2)[:2] != [key, tag]:
+                    raise ValueError(f'{where}, key {key!r}: the {tag} member is {_short(member)}, expected '
+                                     f'{key}.{tag}.<ext>')
+            if key in owner:
+                again = 'twice in shard' if owner[key] == shard['name'] else f'in shard {owner[key]!r} and in shard'
+                raise ValueError(f'{source}: key {key!r} is listed {again} {shard["name"]!r}')
+            owner[key] = shard['name']
 
 
 def check_shard_sizes(index: dict, shard_dir: str) -> None:
@@ -190,25 +241,37 @@ class ShardReader:
     """Reads index entries by offset with ``os.pread`` through one file descriptor per shard and process.
 
     Descriptors are opened lazily and reopened after a fork (each DataLoader worker has its own); the reader
-    pickles without them. Each read also checks the tar header in front of the data against the index.
+    pickles without them. At most ``max_open`` stay open per process, the least recently read shard's is closed
+    first, so any number of shards fits the open-file limit. Each read also checks the tar header in front of the
+    data against the index.
+
+    Args:
+        max_open (int): open shard files per process. Default 64.
     """
 
-    def __init__(self):
-        self._fds: Dict[str, int] = {}
+    def __init__(self, max_open: int = 64):
+        if max_open < 1:
+            raise ValueError(f'ShardReader: max_open={max_open} must be >= 1')
+        self.max_open = max_open
+        self._fds: 'OrderedDict[str, int]' = OrderedDict()
         self._pid = os.getpid()
 
     def __getstate__(self):
-        return {}
+        return {'max_open': self.max_open}
 
     def __setstate__(self, state):
-        self.__init__()
+        self.__init__(**state)
 
     def _fd(self, path: str) -> int:
-        if self._pid != os.getpid():
-            self._fds, self._pid = {}, os.getpid()
+        if self._pid != os.getpid():  # the parent's descriptors stay the parent's
+            self._fds, self._pid = OrderedDict(), os.getpid()
         fd = self._fds.get(path)
-        if fd is None:
-            fd = self._fds[path] = os.open(path, os.O_RDONLY)
+        if fd is not None:
+            self._fds.move_to_end(path)
+            return fd
+        if len(self._fds) >= self.max_open:
+            os.close(self._fds.popitem(last=False)[1])
+        fd = self._fds[path] = os.open(path, os.O_RDONLY)
         return fd
 
     def read(self, path: str, key: str, member: str, offset: int, size: int) -> bytes:
@@ -231,7 +294,7 @@ class ShardReader:
     def close(self) -> None:
         for fd in self._fds.values():
             os.close(fd)
-        self._fds = {}
+        self._fds = OrderedDict()
 
     def __del__(self):
         try:

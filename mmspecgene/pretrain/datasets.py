@@ -77,13 +77,19 @@ class RGBTTarPairDataset(BaseDataset):
 
     Args:
         check_sizes (bool): Compare every shard's byte size with the index when loading.
+        max_open_shards (int): Shard files each process keeps open (least recently read closed first). Default 64.
     """
     METAINFO = dict(modalities=('rgb', 'thermal'))
 
-    def __init__(self, *args, check_sizes: bool = True, backend_args: Optional[dict] = None, **kwargs):
+    def __init__(self,
+                 *args,
+                 check_sizes: bool = True,
+                 max_open_shards: int = 64,
+                 backend_args: Optional[dict] = None,
+                 **kwargs):
         self.check_sizes = check_sizes
         self.backend_args = backend_args
-        self.reader = ShardReader()
+        self.reader = ShardReader(max_open=max_open_shards)
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:

@@ -59,3 +59,22 @@ def test_broken_link_in_the_visible_root_is_named(tmp_path, cls):
     os.symlink(tmp_path / 'nowhere.jpg', tmp_path / 'visible' / 'train' / 'gone.jpg')
     with pytest.raises(FileNotFoundError, match=r'broken symbolic link.*gone\.jpg'):
         build(cls, tmp_path)
+
+
+@pytest.mark.parametrize('cls', [RGBTPairDataset, RGBTMatchDataset, RGBTSegDataset])
+def test_a_link_alias_does_not_replace_the_real_folder(tmp_path, cls):
+    """``visible/train/current -> set05`` (one side only) sorts first; set05 is still paired under its own name."""
+    write(tmp_path, 'set05/0001.jpg')
+    os.symlink('set05', tmp_path / 'visible' / 'train' / 'current')
+    assert names(build(cls, tmp_path)) == ['set05/0001.jpg']
+
+
+def test_scan_prefers_real_paths_at_any_depth(tmp_path):
+    from mmspecgene.datasets.converters.trees import scan_tree
+    (tmp_path / 'z' / 'real').mkdir(parents=True)
+    (tmp_path / 'z' / 'real' / 'f.jpg').write_bytes(b'')
+    os.symlink(osp.join('z', 'real'), tmp_path / 'a')  # a shallower link, met before z/ in sorted order
+    os.symlink(osp.join('z'), tmp_path / 'b')  # a link to a folder above it
+    scan = scan_tree(str(tmp_path), 'images')
+    assert scan.files == ['z/real/f.jpg']
+    assert sorted(scan.revisited) == [('a', 'z/real'), ('b', 'z')]

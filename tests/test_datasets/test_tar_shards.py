@@ -4,6 +4,7 @@ import io
 import json
 import os
 import os.path as osp
+import re
 import tarfile
 
 import cv2
@@ -167,3 +168,54 @@ def test_gnu_format_shard_with_a_name_cut_inside_a_character(tmp_path):
     reader = ShardReader()
     assert reader.read(str(shard), key, entry[1], entry[2], entry[3]) == b'visible bytes'
     assert reader.read(str(shard), key, entry[4], entry[5], entry[6]) == b'infrared bytes!'
+
+
+def _index_file(tmp_path, index):
+    path = str(tmp_path / 'index.json')
+    with open(path, 'w') as f:
+        json.dump(index, f)
+    return path
+
+
+def test_malformed_index_names_the_file_shard_and_entry(packed, tmp_path):
+    _, index = packed
+    shard = index['shards'][0]
+    entry = shard['pairs'][3]
+    cases = [
+        (dict(index, shards=None), r'"shards" must be a list'),
+        (dict(index, shards=[dict(name='x.tar', pairs=[])]), r'shard 0 must be \{"name": text, "bytes": count'),
+        (dict(index, shards=[dict(shard, pairs=[entry[:6]])]),
+         rf"shard 'pairs-00000\.tar': entry \['{entry[0]}'.* is not \[key, rgb_member"),
+        (dict(index, shards=[dict(shard, pairs=[[*entry[:2], str(entry[2]), *entry[3:]]])]),
+         r'whole-number offsets and sizes'),
+        (dict(index, shards=[dict(shard, pairs=[[entry[0], entry[4], *entry[2:4], entry[1], *entry[5:]]])]),
+         rf"shard 'pairs-00000\.tar', key '{entry[0]}': the rgb member is '{entry[4]}', expected "),
+        (dict(index, shards=[dict(shard, pairs=[entry, entry])]),
+         rf"key '{entry[0]}' is listed twice in shard 'pairs-00000\.tar'"),
+        (dict(index, shards=[shard, dict(index['shards'][1], pairs=[entry])]),
+         rf"key '{entry[0]}' is listed in shard 'pairs-00000\.tar' and in shard 'pairs-00001\.tar'"),
+    ]
+    for broken, message in cases:
+        path = _index_file(tmp_path, broken)
+        with pytest.raises(ValueError, match=re.escape(path) + '.*' + message):
+            load_index(path)
+
+
+def test_a_key_in_two_shards_is_an_error(tmp_path):
+    first, second = str(tmp_path / 'p-00000.tar'), str(tmp_path / 'p-00001.tar')
+    _write_tar(first, [('seq/k1.rgb.jpg', b'a'), ('seq/k1.ir.jpg', b'b')])
+    _write_tar(second, [('seq/k1.rgb.jpg', b'c'), ('seq/k1.ir.jpg', b'd')])
+    with pytest.raises(ValueError, match=r"key 'seq/k1' is listed in shard 'p-00000\.tar' and in shard 'p-00001"):
+        build_index([first, second])
+
+
+def test_reader_keeps_a_bounded_number_of_shards_open(packed):
+    out, index = packed
+    reader = ShardReader(max_open=2)
+    for _ in range(2):
+        for shard in index['shards']:  # 4 shards through 2 descriptors
+            key, member, offset, size = shard['pairs'][0][:4]
+            assert len(reader.read(osp.join(out, shard['name']), key, member, offset, size)) == size
+            assert len(reader._fds) <= 2
+    assert list(reader._fds) == [osp.join(out, s['name']) for s in index['shards'][-2:]]
+    reader.close()

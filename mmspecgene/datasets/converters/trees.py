@@ -3,8 +3,9 @@
 
 Users often build the raw tree from symbolic links (subset folders linked in from other disks) to avoid copying
 hundreds of GB. :func:`scan_tree` therefore follows linked folders, visits each real folder once (so a link loop, or
-two links to one folder, cannot repeat or never end), reports what it skipped, and treats a scan that finds nothing
-as an error naming the folder and what was looked for.
+two links to one folder, cannot repeat or never end), scans a folder under its own path rather than under a link
+that also reaches it, reports what it skipped, and treats a scan that finds nothing as an error naming the folder
+and what was looked for.
 """
 import os
 import os.path as osp
@@ -78,25 +79,44 @@ def scan_tree(root: str,
         raise FileNotFoundError(f'{what} folder {root} is {kind}')
     scan = TreeScan(root, what)
     seen = {osp.realpath(root): '.'}  # real folder -> relative path it was scanned under
-    for dirpath, dirnames, filenames in os.walk(root, onerror=_raise, followlinks=True):
-        rel_dir = osp.relpath(dirpath, root)
-        prefix = '' if rel_dir == '.' else rel_dir.replace(os.sep, '/') + '/'
-        entered = []
-        for name in sorted(dirnames) if recursive else []:
-            real = osp.realpath(osp.join(dirpath, name))
-            if real in seen:
-                scan.revisited.append((prefix + name, seen[real]))
-            else:
-                seen[real] = prefix + name
-                entered.append(name)
-        dirnames[:] = entered
-        for name in sorted(filenames):
-            if osp.splitext(name)[1].lower() not in exts:
-                continue
-            if not osp.exists(osp.join(dirpath, name)):
-                scan.broken.append(prefix + name)
-            else:
-                scan.files.append(prefix + name)
+    links: List[Tuple[str, str]] = []  # linked folders, entered after every real folder reachable without links
+
+    def walk(prefix: str, top: str) -> None:
+        for dirpath, dirnames, filenames in os.walk(top, onerror=_raise, followlinks=False):
+            rel_dir = osp.relpath(dirpath, top)
+            here = prefix + ('' if rel_dir == '.' else rel_dir.replace(os.sep, '/') + '/')
+            entered = []
+            for name in sorted(dirnames) if recursive else []:
+                path = osp.join(dirpath, name)
+                if osp.islink(path):
+                    links.append((here + name, path))
+                    continue
+                real = osp.realpath(path)
+                if real in seen:
+                    scan.revisited.append((here + name, seen[real]))
+                else:
+                    seen[real] = here + name
+                    entered.append(name)
+            dirnames[:] = entered
+            for name in sorted(filenames):
+                if osp.splitext(name)[1].lower() not in exts:
+                    continue
+                if not osp.exists(osp.join(dirpath, name)):
+                    scan.broken.append(here + name)
+                else:
+                    scan.files.append(here + name)
+
+    # A folder reached both directly and through a link is scanned under its own path, the link is the repeat.
+    walk('', root)
+    while links:
+        links.sort(reverse=True)
+        rel, path = links.pop()
+        real = osp.realpath(path)
+        if real in seen:
+            scan.revisited.append((rel, seen[real]))
+        else:
+            seen[real] = rel
+            walk(rel + '/', path)
     scan.files.sort()
     if not scan.files and not allow_empty:
         found = f'; {len(scan.broken)} broken links' if scan.broken else ''
