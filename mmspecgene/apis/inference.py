@@ -1,7 +1,8 @@
 # Copyright (c) mmspecgene contributors. All rights reserved.
 """Host-neutral inference on RGB-thermal pairs for detection, segmentation and SOD models."""
 import copy
-from typing import List, Optional, Sequence, Union
+import os
+from typing import List, Mapping, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
@@ -43,7 +44,7 @@ def config_dataset_meta(cfg: Config) -> dict:
     return first
 
 
-def init_rgbt_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
+def init_rgbt_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
                     cfg_options: Optional[dict] = None) -> torch.nn.Module:
     """Build a model from a det/seg/SOD config (its host becomes the default scope) and load weights.
 
@@ -51,7 +52,17 @@ def init_rgbt_model(config: Union[str, Config], checkpoint: Optional[str] = None
     ``meta['dataset_meta']`` when it has one, otherwise (no checkpoint, or a state_dict-only one) those of the config's
     test dataset (:func:`config_dataset_meta`).
     """
-    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
+    if isinstance(config, (str, os.PathLike)):
+        cfg = Config.fromfile(os.fspath(config))
+    elif isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    elif isinstance(config, Mapping):
+        cfg = Config(copy.deepcopy(dict(config)))
+    else:
+        raise TypeError(f'init_rgbt_model: config must be a file path, an mmengine Config or a dict, got '
+                        f'{type(config).__name__}')
+    if checkpoint is not None:
+        checkpoint = os.fspath(checkpoint)
     if cfg_options:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
@@ -85,16 +96,19 @@ def inference_rgbt(model: torch.nn.Module, rgb: Union[str, Sequence[str]], therm
 
     Args:
         model: From :func:`init_rgbt_model`.
-        rgb, thermal: A path each, or equally long sequences of paths.
+        rgb, thermal: A path each (``str`` or ``os.PathLike``), or equally long sequences of paths.
         batch_size: Pairs per forward pass (consecutive pairs of another input shape after the pipeline go in a
             pass of their own).
 
     Returns:
         A host data sample (``DetDataSample`` / ``SegDataSample``) or a list of them.
     """
-    single = isinstance(rgb, str)
-    rgb_paths = [rgb] if single else list(rgb)
-    ir_paths = [thermal] if single else list(thermal)
+    single = _is_path(rgb)
+    if single != _is_path(thermal):
+        raise TypeError(f'inference_rgbt: give one path each or two sequences of paths, got rgb={rgb!r} and '
+                        f'thermal={thermal!r}')
+    rgb_paths = [os.fspath(rgb)] if single else [os.fspath(p) for p in rgb]
+    ir_paths = [os.fspath(thermal)] if single else [os.fspath(p) for p in thermal]
     if len(rgb_paths) != len(ir_paths):
         raise ValueError(f'got {len(rgb_paths)} RGB and {len(ir_paths)} thermal paths; they must pair up')
     init_default_scope(scope_of_config(model.cfg))
@@ -109,6 +123,10 @@ def inference_rgbt(model: torch.nn.Module, rgb: Union[str, Sequence[str]], therm
             with torch.no_grad():
                 results.extend(model.test_step(pseudo_collate(group)))
     return results[0] if single else results
+
+
+def _is_path(value) -> bool:
+    return isinstance(value, (str, os.PathLike))
 
 
 def same_shape_runs(data: List[dict]) -> List[List[dict]]:

@@ -7,10 +7,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.fileio import get_local_path
 
 COCO_KEYS = ('images', 'annotations', 'categories')
+COCO_IMAGE_KEYS = ('id', 'file_name', 'width', 'height')
 
 
-def load_coco_json(ann_file: str, backend_args=None) -> dict:
-    """Read a COCO json and check its top-level structure."""
+def load_coco_json(ann_file: str, backend_args=None, image_keys: Sequence[str] = COCO_IMAGE_KEYS) -> dict:
+    """Read a COCO json and check its top-level structure and that every image entry has ``image_keys``."""
     with get_local_path(ann_file, backend_args=backend_args) as local_path:
         if not osp.isfile(local_path):
             raise FileNotFoundError(f'annotation file not found: {ann_file}')
@@ -27,8 +28,14 @@ def load_coco_json(ann_file: str, backend_args=None) -> dict:
     missing = [k for k in COCO_KEYS if k not in data]
     if missing:
         raise ValueError(f'annotation file lacks COCO keys {missing}: {ann_file}')
-    if not data['images']:
+    if not isinstance(data['images'], list) or not data['images']:
         raise ValueError(f'annotation file lists no images: {ann_file}')
+    for number, img in enumerate(data['images']):
+        lacking = [key for key in image_keys if key not in img] if isinstance(img, dict) else list(image_keys)
+        if lacking:
+            shown = repr(img) if len(repr(img)) <= 160 else repr(img)[:157] + '...'
+            raise ValueError(f'images[{number}] of {ann_file} lacks {lacking} (an image entry needs '
+                             f'{list(image_keys)}): {shown}')
     return data
 
 

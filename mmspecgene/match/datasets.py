@@ -23,13 +23,8 @@ HOMOGRAPHY_FILE_VERSION = 1
 def _pairs_from_ann(ann_file: str, backend_args=None) -> List[Tuple[str, str]]:
     """(rgb_rel, ir_rel) from a COCO json (``file_name`` / ``ir_file_name``) or a ``<rgb> <ir>`` pair list."""
     if ann_file.endswith('.json'):
-        data = load_coco_json(ann_file, backend_args)
-        pairs = []
-        for img in data['images']:
-            if 'file_name' not in img:
-                raise ValueError(f'image entry {img} lacks file_name: {ann_file}')
-            pairs.append((img['file_name'], img.get('ir_file_name', img['file_name'])))
-        return pairs
+        data = load_coco_json(ann_file, backend_args, image_keys=('file_name', ))
+        return [(img['file_name'], img.get('ir_file_name', img['file_name'])) for img in data['images']]
     return read_pair_list(ann_file, backend_args)
 
 

@@ -2,6 +2,7 @@
 """init_rgbt_model / inference_rgbt and the demos with state_dict-only checkpoints (no ``meta``), as most shared
 checkpoints are, on camera-size frames."""
 import os.path as osp
+import pathlib
 import sys
 
 import cv2
@@ -114,6 +115,19 @@ def test_det_state_dict_only_checkpoint_on_camera_frames(camera_root, det_ckpt):
         boxes = result.pred_instances.bboxes
         # predictions come back in the coordinates of the original frame
         assert (boxes[:, 2] <= result.ori_shape[1] + 1).all() and (boxes[:, 3] <= result.ori_shape[0] + 1).all()
+
+
+def test_paths_may_be_path_objects_and_a_mixed_call_is_named(camera_root, det_ckpt):
+    model = init_rgbt_model(pathlib.Path(DET_CFG), pathlib.Path(det_ckpt))
+    rgb, thermal = _pair(camera_root, 'det', 'test', '000003.jpg')
+    single = inference_rgbt(model, pathlib.Path(rgb), pathlib.Path(thermal))
+    listed = inference_rgbt(model, [pathlib.Path(rgb)], [thermal])
+    assert single.img_path == rgb and len(listed) == 1
+    torch.testing.assert_close(single.pred_instances.bboxes, listed[0].pred_instances.bboxes)
+    with pytest.raises(TypeError, match=r'one path each or two sequences of paths, got rgb=.*000003\.jpg'):
+        inference_rgbt(model, rgb, [thermal])
+    with pytest.raises(TypeError, match='config must be a file path, an mmengine Config or a dict, got int'):
+        init_rgbt_model(3)
 
 
 @pytest.mark.parametrize('cfg_file, task, split, metainfo', [

@@ -73,6 +73,12 @@ def test_det_errors_name_file_and_value(synthetic_root, tmp_path):
         _det_dataset(root, _write_json(tmp_path / 'unknown.json', unknown_id))
     with pytest.raises(FileNotFoundError, match='missing.json'):
         _det_dataset(root, str(tmp_path / 'missing.json'))
+    for key in ('id', 'file_name', 'width', 'height'):
+        images = [dict(img) for img in data['images']]
+        del images[2][key]
+        path = _write_json(tmp_path / f'no_{key}.json', dict(data, images=images))
+        with pytest.raises(ValueError, match=rf"images\[2\] of .*no_{key}\.json lacks \['{key}'\]"):
+            _det_dataset(root, path)
 
 
 def test_missing_thermal_file_is_reported_by_the_loader(synthetic_root, tmp_path):

@@ -55,6 +55,19 @@ def test_seg_preprocessor():
     assert (out['data_samples'][0].gt_sem_seg.data[:, 20:] == 255).all()
 
 
+def test_seg_test_batch_of_two_sizes_names_the_images():
+    register_all_modules('seg')
+    from mmseg.registry import MODELS
+    from mmseg.structures import SegDataSample
+    pre = MODELS.build(dict(type='RGBTSegDataPreProcessor', mean=MEAN6, std=STD6))
+    samples = [SegDataSample(metainfo=dict(img_path=f'/data/vt821/RGB/{n}.jpg')) for n in (1, 2)]
+    same = pre(dict(inputs=[_sample(3), _sample(90)], data_samples=samples), training=False)
+    assert same['inputs'].shape == (2, 6, 20, 24)
+    with pytest.raises(ValueError, match=r'different sizes .*\(/data/vt821/RGB/1\.jpg 20x24, '
+                                         r'/data/vt821/RGB/2\.jpg 16x24\); set test_dataloader\.batch_size=1'):
+        pre(dict(inputs=[_sample(3), _sample(90, 16, 24)], data_samples=samples), training=False)
+
+
 def test_pretrain_preprocessor():
     register_all_modules('pretrain')
     from mmpretrain.registry import MODELS

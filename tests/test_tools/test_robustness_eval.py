@@ -78,6 +78,9 @@ def test_headline_metric_and_table():
     tool = load_script(osp.join(REPO, TOOL), 'robustness_eval_tool')
     assert tool.headline_metric({'coco/bbox_mAP_50': 0.9, 'coco/bbox_mAP': 0.5}) == 'coco/bbox_mAP'
     assert tool.headline_metric({'sod/vt821/MAE': 0.1, 'sod/vt821/S': 0.8}) == 'sod/vt821/S'
+    kaist = {'coco/bbox_mAP': 0.4, 'kaist/MR_all_all': 30.0, 'kaist/MR_far_all': 60.0,
+             'kaist/MR_reasonable_all': 10.0, 'kaist/MR_reasonable_night': 8.0}
+    assert tool.headline_metric(kaist) == 'kaist/MR_reasonable_all'
     with pytest.raises(KeyError, match='mAcc'):
         tool.headline_metric({'mIoU': 1.0}, 'mAcc')
     table = tool.format_table({'none': {'mIoU': 80.0}, 'rgb': {'mIoU': 60.5}, 'thermal': {'mIoU': 70.25}}, 'mIoU',
