@@ -161,7 +161,8 @@ class RGBTMatchDataset(BaseDataset):
                 raise ValueError(f'{name}: warp_modality must be one of {WARP_MODALITIES}, got '
                                  f'{entry.get("warp_modality")!r}')
             warp = check_homography(entry.get('warp_homography'), self.img_size, name)
-            out.append(dict(warp_homography=warp, warp_modality=entry['warp_modality']))
+            out.append(dict(warp_homography=warp, warp_modality=entry['warp_modality'],
+                            warp_img_size=tuple(self.img_size)))
         return out
 
     def load_data_list(self) -> List[dict]:

@@ -200,9 +200,10 @@ class RGBTMatcher(BaseModel):
             return self.loss(inputs, data_samples)
         if mode == 'predict':
             return self.predict(inputs, data_samples)
-        if mode == 'tensor':  # raw outputs of both levels
-            data = self._match(self.extract_feat(inputs), {})
-            return data['conf_matrix'], data['expec_f']
+        if mode == 'tensor':  # raw outputs of both levels: (conf_matrix, expec_f, fine maps f0, f1)
+            feats = self.extract_feat(inputs)
+            data = self._match(feats, {})
+            return data['conf_matrix'], data['expec_f'], feats[2], feats[3]
         raise RuntimeError(f'invalid mode {mode!r}, expected loss, predict or tensor')
 
     def loss(self, inputs: torch.Tensor, data_samples: List[BaseDataElement]) -> Dict[str, torch.Tensor]:

@@ -12,7 +12,7 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmengine.structures import BaseDataElement
 
-from ..datasets.transforms.loading import decode_image, rgb_to_3ch, thermal_to_3ch
+from ..datasets.transforms.loading import check_thermal_options, decode_image, rgb_to_3ch, thermal_to_3ch
 from ..registry import TRANSFORMS
 from .geometry import check_homography, check_ranges, sample_homography, scale_matrix
 
@@ -54,6 +54,7 @@ class LoadRGBTMatchPair(BaseTransform):
                  thermal_range: Optional[dict] = None, backend_args: Optional[dict] = None):
         if len(img_size) != 2 or min(img_size) < 1:
             raise ValueError(f'img_size must be (width, height), got {img_size!r}')
+        check_thermal_options(thermal_mode, thermal_range)
         self.img_size = (int(img_size[0]), int(img_size[1]))
         self.thermal_mode = thermal_mode
         self.thermal_grey = thermal_grey
@@ -98,6 +99,7 @@ class RGBTHomographyWarp(BaseTransform):
 
     Required keys: ``img`` (H×W×6), ``gt_homography``, ``warp_homography`` (3×3, packed-frame pixels) and
     ``warp_modality`` (``'thermal'``: thermal' = W(thermal), H' = W H; ``'rgb'``: RGB' = W(RGB), H' = H W^-1).
+    Optional: ``warp_img_size`` (width, height) the warp was drawn for; a loaded frame of another size raises.
     Pixels that come from outside the source image are 0. A degenerate warp raises, naming the sample.
     """
 
@@ -126,6 +128,12 @@ class RGBTHomographyWarp(BaseTransform):
             if key not in results:
                 raise KeyError(f'{type(self).__name__}: {sample_name(results)} has no {key!r}; evaluation datasets '
                                'set it from their homography_file (RGBTMatchDataset(homography_file=...))')
+        drawn_for = results.get('warp_img_size')
+        height, width = results['img'].shape[:2]
+        if drawn_for is not None and tuple(drawn_for) != (width, height):
+            raise ValueError(f'{type(self).__name__}: {sample_name(results)}: the fixed warp was drawn for '
+                             f'{drawn_for[0]}x{drawn_for[1]} frames (the dataset\'s img_size), but the pipeline loaded '
+                             f'{width}x{height}; set the same img_size in RGBTMatchDataset and LoadRGBTMatchPair')
         return self.warp(results, results['warp_homography'], results['warp_modality'])
 
 

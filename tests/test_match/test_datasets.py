@@ -65,7 +65,8 @@ def test_fixed_homographies_written_once_and_reproducible(det_root):
                                       second.get_data_info(i)['warp_homography'])
     other = _eval_dataset(det_root, homography_file='annotations/h_seed5.json', homography_seed=5)
     assert not np.allclose(other.get_data_info(0)['warp_homography'], first.get_data_info(0)['warp_homography'])
-    sample = first[2]
+    sample = first[2]  # the pipeline loads frames of the size the warps were drawn for
+    assert first.get_data_info(2)['warp_img_size'] == tuple(SIZE)
     np.testing.assert_allclose(sample['data_samples'].gt_homography, first.get_data_info(2)['warp_homography'])
 
 

@@ -134,3 +134,15 @@ def test_missing_thermal_and_degenerate_warp_name_the_sample(tmp_path):
         RGBTHomographyWarp()(dict(results))
     with pytest.raises(ValueError, match='warp_modality'):
         RGBTHomographyWarp()(dict(results, warp_homography=np.eye(3), warp_modality='depth'))
+    with pytest.raises(ValueError, match=r'sample 9 .*drawn for 160x128 frames .* pipeline loaded 320x256'):
+        RGBTHomographyWarp()(dict(results, warp_homography=np.eye(3), warp_modality='thermal',
+                                  warp_img_size=(160, 128)))
+    same = RGBTHomographyWarp()(dict(results, warp_homography=np.eye(3), warp_modality='thermal',
+                                     warp_img_size=OUT))
+    assert same['img'].shape == (256, 320, 6)
+
+
+@pytest.mark.parametrize('bad', [dict(thermal_mode='first-channel'), dict(thermal_range=dict(mode='percentil'))])
+def test_unknown_thermal_options_are_refused(bad):
+    with pytest.raises(ValueError, match="first-channel|'percentil'"):
+        LoadRGBTMatchPair(img_size=OUT, **bad)

@@ -115,6 +115,9 @@ def test_match_config(tool, capsys):
     # the ViT runs on both modalities of the 8 x 10 grid (no cls token), the fine branch on every pair
     assert parts['backbone'][1] > vit_flops(4, 192, 80, 80) - 1
     assert parts['coarse_transformer'][1] > 0 and parts['fine_branch'][1] > 0
+    # no coarse match at all: the fine branch still runs (and is counted), as in every real forward
+    none = tool.main([MATCH_TINY, '--cfg-options', 'model.match_thr=1.0'])['rows']['test forward']['parts']
+    assert none['fine_branch'][1] == parts['fine_branch'][1]
 
 
 def test_cfg_options_typos_warn_or_fail(tool):

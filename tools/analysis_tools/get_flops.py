@@ -12,8 +12,8 @@ What is measured, per task (models built with random weights; no checkpoint or d
 * det (mmdet): the test-time forward ``model(inputs, data_samples, mode='tensor')`` as mmdet's get_flops:
   backbone, neck, RPN with proposals, RoI heads. FLOPs of the RoI heads depend on the proposal count.
 * seg / SOD (mmseg): ``model(inputs, mode='tensor')``: backbone, neck, decode head (no auxiliary head).
-* match (mmspecgene): ``model(inputs, mode='tensor')``: backbone, coarse transformer and matching, fine branch;
-  the fine level's FLOPs depend on the number of coarse matches the random weights give.
+* match (mmspecgene): ``model(inputs, mode='tensor')``: backbone, coarse transformer and matching, fine branch
+  (always counted); the fine transformer's FLOPs depend on the number of coarse matches the random weights give.
 * pretrain (mmpretrain): two rows: the encoder on both full modalities (``extract_feat``, what a downstream
   task reuses), and the training forward at the masker's base mask ratio (patch embedding, encoder on the
   visible tokens of both modalities, dual decoder; the masker's own cost is not counted).

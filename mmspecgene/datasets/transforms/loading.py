@@ -71,6 +71,14 @@ def scale_to_uint8(img: np.ndarray, mode: str = 'percentile', low: float = 0.5, 
     return np.round(255 * np.clip((data - lo) / (hi - lo), 0, 1)).astype(np.uint8)
 
 
+def check_thermal_options(thermal_mode: str, thermal_range: Optional[dict]) -> None:
+    """Raise a ValueError naming a ``thermal_mode`` or ``thermal_range['mode']`` the loaders do not know."""
+    if thermal_mode not in THERMAL_MODES:
+        raise ValueError(f'thermal_mode must be one of {THERMAL_MODES}, got {thermal_mode!r}')
+    if thermal_range is not None and thermal_range.get('mode', 'percentile') not in RANGE_MODES:
+        raise ValueError(f"thermal_range['mode'] must be one of {RANGE_MODES}, got {thermal_range!r}")
+
+
 def thermal_to_uint8(img: np.ndarray, path: str, thermal_mode: str = 'auto', thermal_grey: bool = False,
                      thermal_range: Optional[dict] = None) -> np.ndarray:
     """The thermal rule of :class:`LoadRGBTImagePair` up to the replication: H×W uint8 (grey) or H×W×3 (BGR)."""
@@ -136,12 +144,9 @@ class LoadRGBTImagePair(BaseTransform):
                  thermal_range: Optional[dict] = None,
                  size_mismatch: str = 'raise',
                  backend_args: Optional[dict] = None):
-        if thermal_mode not in THERMAL_MODES:
-            raise ValueError(f'thermal_mode must be one of {THERMAL_MODES}, got {thermal_mode!r}')
+        check_thermal_options(thermal_mode, thermal_range)
         if size_mismatch not in SIZE_MISMATCH_MODES:
             raise ValueError(f'size_mismatch must be one of {SIZE_MISMATCH_MODES}, got {size_mismatch!r}')
-        if thermal_range is not None and thermal_range.get('mode', 'percentile') not in RANGE_MODES:
-            raise ValueError(f"thermal_range['mode'] must be one of {RANGE_MODES}, got {thermal_range!r}")
         self.to_float32 = to_float32
         self.thermal_mode = thermal_mode
         self.thermal_grey = thermal_grey
