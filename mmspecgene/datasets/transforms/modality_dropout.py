@@ -132,13 +132,37 @@ class NoiseFillModalityDropout(_StatsFill):
     """Fill the dropped half with N(mean, std²) per channel, clipped to [0, 255] (float32).
 
     After normalisation the half is standard-normal noise (truncated at the pixel range).
+
+    Args:
+        seed (int, optional): Draw each sample's noise from a generator seeded with ``(seed, sample_idx)``, so an
+            evaluation gives the same numbers on every run, with any number of workers. None draws from numpy's
+            global state (seeded per worker by mmengine's ``randomness``), e.g. for training augmentation.
+        **kwargs: As :class:`_StatsFill`.
     """
     needs_std = True
 
+    def __init__(self, *args, seed: Optional[int] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seed = None if seed is None else int(seed)
+        self._rng: Optional[np.random.Generator] = None
+
+    def transform(self, results: dict) -> dict:
+        if self.seed is not None:
+            if 'sample_idx' not in results:
+                raise KeyError(f'{type(self).__name__}(seed={self.seed}) seeds each sample by its sample_idx, which '
+                               f"{results.get('img_path')} lacks")
+            self._rng = np.random.default_rng([self.seed, int(results['sample_idx'])])
+        return super().transform(results)
+
     def fill(self, img: np.ndarray, modality: str) -> np.ndarray:
         start, end = MODALITY_CHANNELS[modality]
-        noise = np.random.standard_normal(img.shape[:2] + (3, )).astype(np.float32)
+        shape = img.shape[:2] + (3, )
+        noise = (self._rng.standard_normal(shape, dtype=np.float32) if self.seed is not None else
+                 np.random.standard_normal(shape).astype(np.float32))
         return np.clip(noise * self.std[start:end] + self.mean[start:end], 0, 255)
+
+    def __repr__(self) -> str:
+        return f'{super().__repr__()[:-1]}, seed={self.seed})'
 
 
 @TRANSFORMS.register_module()
@@ -162,11 +186,14 @@ _STATS_KEYS = ('mean', 'std', 'rgb_mean', 'rgb_std', 'thermal_mean', 'thermal_st
 
 
 def modality_dropout_cfg(preprocessor_cfg: dict, fill: str = 'mean', prob: float = 1.0,
-                         modality: Union[str, Sequence[str]] = MODALITIES) -> dict:
-    """The transform config of fill ``fill`` (``mean``/``copy``/``noise``) with a preprocessor's statistics."""
+                         modality: Union[str, Sequence[str]] = MODALITIES, seed: Optional[int] = None) -> dict:
+    """The transform config of fill ``fill`` (``mean``/``copy``/``noise``) with a preprocessor's statistics
+    (``seed``: the noise fill's per-sample seed)."""
     if fill not in FILL_TRANSFORMS:
         raise ValueError(f'fill must be one of {sorted(FILL_TRANSFORMS)}, got {fill!r}')
     step = dict(type=FILL_TRANSFORMS[fill], prob=prob, modality=modality)
+    if fill == 'noise' and seed is not None:
+        step['seed'] = seed
     if fill != 'copy':
         step.update({key: copy.deepcopy(preprocessor_cfg[key]) for key in _STATS_KEYS if key in preprocessor_cfg})
         if fill == 'mean':
@@ -189,18 +216,23 @@ def _pipelines_of(dataset_cfg: dict, where: str) -> list:
 def add_missing_modality(cfg, modality: str, fill: str = 'mean', dataloader: str = 'test_dataloader'):
     """Insert a prob-1 drop of ``modality`` before the ``Pack*`` step of ``cfg[dataloader]``'s pipelines, in place.
 
-    The fill statistics come from ``cfg.model.data_preprocessor``. Returns ``cfg``.
+    The fill statistics come from ``cfg.model.data_preprocessor``; the noise fill is seeded per sample (seed 0),
+    so an evaluation repeats exactly. The copy fill, which carries the other camera's geometry, goes before a
+    matching pipeline's homography warp, so that the filled half still relates to the other by the ground truth.
+    Returns ``cfg``.
     """
     if modality not in MODALITIES:
         raise ValueError(f'missing modality must be one of {MODALITIES}, got {modality!r}')
     preprocessor = cfg['model'].get('data_preprocessor')
     if preprocessor is None and fill != 'copy':
         raise KeyError(f'{fill!r} fill needs model.data_preprocessor (mean/std) in the config')
-    step = modality_dropout_cfg(preprocessor or {}, fill, prob=1.0, modality=modality)
+    step = modality_dropout_cfg(preprocessor or {}, fill, prob=1.0, modality=modality, seed=0)
     for pipeline in _pipelines_of(cfg[dataloader]['dataset'], f'{dataloader}.dataset'):
-        packs = [i for i, t in enumerate(pipeline) if str(t['type']).startswith('Pack')]
+        types = [str(t['type']).rsplit('.', 1)[-1] for t in pipeline]
+        packs = [i for i, name in enumerate(types) if name.startswith('Pack')]
         if not packs:
             raise ValueError(f'{dataloader} pipeline has no Pack*Inputs step to insert the modality drop before: '
-                             f"{[t['type'] for t in pipeline]}")
-        pipeline.insert(packs[-1], copy.deepcopy(step))
+                             f'{types}')
+        warps = [i for i, name in enumerate(types) if name.endswith('HomographyWarp')]
+        pipeline.insert(warps[0] if fill == 'copy' and warps else packs[-1], copy.deepcopy(step))
     return cfg

@@ -28,6 +28,7 @@ DET_DROP_CFG = 'configs/det/vitdet/vitdet_mask-rcnn_rgbt-vit-tiny-modality-dropo
 SEG_CFG = 'configs/seg/upernet/upernet_rgbt-vit-tiny_1xb4-400i_synthetic.py'
 SEG_DROP_CFG = 'configs/seg/upernet/upernet_rgbt-vit-tiny-modality-dropout_1xb4-400i_synthetic.py'
 SOD_CFG = 'configs/sod/upernet/upernet-sod_rgbt-vit-tiny_1xb4-300i_synthetic.py'
+MATCH_CFG = 'configs/match/loftr/loftr_rgbt-vit-tiny_1xb4-3000i_synthetic.py'
 MEAN6 = list(IMAGENET_MEAN) * 2
 STD6 = list(IMAGENET_STD) * 2
 HALF = dict(rgb=slice(0, 3), thermal=slice(3, 6))
@@ -118,6 +119,19 @@ def test_bad_arguments_and_inputs():
         modality_dropout_cfg(dict(mean=MEAN6), fill='zeros')
 
 
+def test_seeded_noise_fill_repeats_per_sample(stack):
+    drop = NoiseFillModalityDropout(prob=1., modality='thermal', mean=MEAN6, std=STD6, seed=0)
+    np.random.seed(1)
+    first = [drop(dict(img=stack.copy(), sample_idx=i))['img'] for i in (0, 1)]
+    np.random.seed(2)  # another global state: the same noise
+    again = drop(dict(img=stack.copy(), sample_idx=1))['img']
+    assert np.array_equal(first[1], again) and not np.array_equal(first[0], first[1])
+    other_seed = NoiseFillModalityDropout(prob=1., modality='thermal', mean=MEAN6, std=STD6, seed=1)
+    assert not np.array_equal(other_seed(dict(img=stack.copy(), sample_idx=1))['img'], again)
+    with pytest.raises(KeyError, match='sample_idx'):
+        drop(dict(img=stack.copy(), img_path='a.jpg'))
+
+
 def test_add_missing_modality_to_configs():
     cfg = Config.fromfile(osp.join(REPO, DET_CFG))
     add_missing_modality(cfg, 'thermal', 'noise')
@@ -125,6 +139,7 @@ def test_add_missing_modality_to_configs():
     assert [s['type'] for s in steps[-2:]] == ['NoiseFillModalityDropout', 'PackDetInputs']
     assert steps[-2]['prob'] == 1. and steps[-2]['modality'] == 'thermal'
     assert steps[-2]['mean'] == cfg.model.data_preprocessor.mean and steps[-2]['std'] == cfg.model.data_preprocessor.std
+    assert steps[-2]['seed'] == 0  # an evaluation repeats exactly
     assert 'ModalityDropout' not in str([s['type'] for s in cfg.train_dataloader.dataset.pipeline])
     sod = Config.fromfile(osp.join(REPO, SOD_CFG))
     add_missing_modality(sod, 'thermal')
@@ -136,6 +151,13 @@ def test_add_missing_modality_to_configs():
     assert seg.test_dataloader.dataset.pipeline[-2] == dict(type='CopyFillModalityDropout', prob=1.0, modality='rgb')
     with pytest.raises(ValueError, match="one of \\('rgb', 'thermal'\\)"):
         add_missing_modality(seg, 'depth')
+    match = Config.fromfile(osp.join(REPO, MATCH_CFG))
+    add_missing_modality(match, 'thermal', 'copy')  # before the warp: the filled half keeps the ground truth
+    types = [s['type'] for s in match.test_dataloader.dataset.pipeline]
+    assert types == ['LoadRGBTMatchPair', 'CopyFillModalityDropout', 'RGBTHomographyWarp', 'PackRGBTMatchInputs']
+    match = Config.fromfile(osp.join(REPO, MATCH_CFG))
+    add_missing_modality(match, 'thermal', 'mean')
+    assert [s['type'] for s in match.test_dataloader.dataset.pipeline][-2] == 'MeanFillModalityDropout'
     seg.test_dataloader.dataset.pipeline = seg.test_dataloader.dataset.pipeline[:-1]
     with pytest.raises(ValueError, match='no Pack'):
         add_missing_modality(seg, 'rgb')
