@@ -126,6 +126,7 @@ class GMMCMSSMasking(nn.Module):
     """
 
     disjoint_visible_sets = True  # no position visible in both modalities (checked with check_invariants)
+    needs_total_ticks = True  # the curriculum spreads E ticks over the run (an iteration-based run must set E)
 
     def __init__(self,
                  num_tokens: int = 196,
@@ -222,6 +223,7 @@ class GMMCMSSMasking(nn.Module):
         self._max_iters: Optional[int] = None
         self._last_cmss: Optional[Tuple[Tensor, Dict[str, Tensor]]] = None
         self._last_outputs: Optional[Dict[str, Tensor]] = None
+        self._last_keep: Optional[Dict[str, int]] = None
 
     # ------------------------------------------------------------------ what the other maskers override
     def _select(self, cmss: Tensor, noise_first: Tensor, noise_second: Tensor) -> Tuple[Tensor, Tensor]:
@@ -388,6 +390,7 @@ class GMMCMSSMasking(nn.Module):
         # Statistics are computed from these only when asked (every logging interval).
         self._last_cmss = (cmss, dict(cmss_raw_stats or {}))
         self._last_outputs = outputs
+        self._last_keep = dict(self._keep)  # the budgets this call used (a tick may change them afterwards)
         self._num_calls += 1
         self.num_calls.add_(1)
         self._clock_on_call()
@@ -526,7 +529,8 @@ class GMMCMSSMasking(nn.Module):
         """
         device = self.gmm_mean.device
         scalars: Dict[str, Tensor] = {}
-        for modality, keep in self.keep_counts.items():
+        budgets = self._last_keep if self._last_keep is not None else self.keep_counts
+        for modality, keep in budgets.items():
             scalars[f'mask/keep_{modality}'] = torch.full((), float(keep), device=device)
             scalars[f'mask/ratio_{modality}'] = torch.full((), 1.0 - keep / self.num_tokens, device=device)
         if self._last_outputs is not None:
@@ -579,6 +583,8 @@ class ReleasedGMMCMSSMasking(GMMCMSSMasking):
         **kwargs: the other arguments of :class:`GMMCMSSMasking` except ``total_ticks``, ``loss_ema``,
             ``var_floor`` and ``check_sync_every``.
     """
+
+    needs_total_ticks = False  # the released clock counts calls (tick_every)
 
     def __init__(self,
                  cmss_variant: str = 'released',

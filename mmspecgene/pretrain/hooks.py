@@ -19,7 +19,8 @@ class RGBTMaskingHook(Hook):
 
     Before each iteration: ``masker.set_progress(runner.iter, runner.max_iters, max_epochs)``, where ``max_epochs``
     (the curriculum's number of ticks unless the masker sets ``total_ticks``) is the run's epochs for an epoch-based
-    loop; an iteration-based run must set ``model.backbone.masker.total_ticks``. A ``load_from`` checkpoint that
+    loop; an iteration-based run must set ``model.backbone.masker.total_ticks`` for maskers whose curriculum spans
+    the run (``needs_total_ticks``; not the released masker, whose clock counts calls). A ``load_from`` checkpoint that
     holds a masker state (a previous pretraining run) leaves the curriculum at its start, with a WARNING; only
     ``resume`` continues it. A fresh run keeps each rank's own start values of the buffers the masker declares
     rank-local (``rank_local_buffer_names``), which the runner's weight-init broadcast would replace by rank 0's.
@@ -70,7 +71,7 @@ class RGBTMaskingHook(Hook):
         masker = self.masker_of(runner)
         epoch_based = isinstance(runner.train_loop, EpochBasedTrainLoop)
         self._max_epochs = runner.max_epochs if epoch_based else None
-        if not epoch_based and getattr(masker, 'total_ticks', 0) is None:
+        if not epoch_based and getattr(masker, 'needs_total_ticks', False) and masker.total_ticks is None:
             raise ValueError(f'RGBTMaskingHook: {type(runner.train_loop).__name__} has no epochs to spread the '
                              f'curriculum over; set model.backbone.masker.total_ticks (its number of ticks over the '
                              f'{runner.max_iters} iterations).')

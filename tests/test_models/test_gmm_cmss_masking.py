@@ -423,3 +423,21 @@ def test_overlapping_masker_selects_each_modality_on_the_whole_map():
     assert torch.equal(outputs['thermal_ids_keep'], expected['thermal_ids_keep'])
     assert not torch.equal(outputs['rgb_ids_keep'], expected['rgb_ids_keep'])
     assert float(overlapping.statistics()['mask/overlap']) == float(overlap) / 8
+
+
+def test_statistics_report_the_budgets_the_last_call_used():
+    """A tick after the call changes the budgets; the logged mask/* still describe that call."""
+    torch.manual_seed(0)
+    masker = GMMCMSSMasking(num_tokens=36, mask_ratio=0.75, max_mask_ratio=0.9, total_ticks=4)
+    changed = False
+    for step in range(8):
+        masker.set_progress(step, 8)
+        out = masker(torch.randn(4, 36, 32), torch.randn(4, 36, 32))
+        before = dict(masker.keep_counts)
+        masker.update_losses(torch.tensor(2.0), torch.tensor(1.0))  # RGB harder: the keep bias grows at ticks
+        changed |= masker.keep_counts != before
+        stats = masker.statistics()
+        for modality in ('rgb', 'thermal'):
+            kept = int((out[f'{modality}_mask'] == 0).sum(1)[0])
+            assert stats[f'mask/keep_{modality}'].item() == kept, (step, modality)
+    assert changed  # the test saw ticks that moved the budgets

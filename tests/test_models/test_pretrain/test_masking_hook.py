@@ -166,6 +166,15 @@ def test_iteration_based_run_needs_total_ticks(tmp_path, synthetic_root):
     assert spy.ticks == [0, 0, 1, 1] and int(runner.model.masker.tick) == 2  # ticks due after iterations 2 and 4
 
 
+def test_released_masker_runs_in_an_iteration_based_loop(tmp_path, synthetic_root):
+    """The released clock counts calls: no total_ticks needed (nor accepted)."""
+    iter_based = dict(type='IterBasedTrainLoop', max_iters=2)
+    runner = _runner(tmp_path, synthetic_root, 'released_iters', train_cfg=iter_based,
+                     config='specgene-released-masking_vit-tiny-p16_1xb16-30e_synthetic.py')
+    runner.train()
+    assert int(runner.model.masker.num_calls) == 2
+
+
 def test_load_from_starts_the_curriculum_afresh(tmp_path, synthetic_root):
     from mmspecgene.testing.logs import captured_log_records
     first = _runner(tmp_path, synthetic_root, 'first', checkpoint_hook=dict(type='CheckpointHook', interval=1))
