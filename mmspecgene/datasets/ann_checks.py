@@ -6,6 +6,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.fileio import get_local_path
 
+from .tar_shards import short_repr
+
 COCO_KEYS = ('images', 'annotations', 'categories')
 COCO_IMAGE_KEYS = ('id', 'file_name', 'width', 'height')
 
@@ -33,9 +35,8 @@ def load_coco_json(ann_file: str, backend_args=None, image_keys: Sequence[str] =
     for number, img in enumerate(data['images']):
         lacking = [key for key in image_keys if key not in img] if isinstance(img, dict) else list(image_keys)
         if lacking:
-            shown = repr(img) if len(repr(img)) <= 160 else repr(img)[:157] + '...'
             raise ValueError(f'images[{number}] of {ann_file} lacks {lacking} (an image entry needs '
-                             f'{list(image_keys)}): {shown}')
+                             f'{list(image_keys)}): {short_repr(img)}')
     return data
 
 

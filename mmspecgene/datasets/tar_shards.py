@@ -182,9 +182,10 @@ def _is_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _short(value) -> str:
+def short_repr(value, limit: int = 160) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages."""
     text = repr(value)
-    return text if len(text) <= 160 else text[:157] + '...'
+    return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
 def check_index(index: dict, source: str) -> None:
@@ -196,23 +197,23 @@ def check_index(index: dict, source: str) -> None:
     """
     shards = index.get('shards')
     if not isinstance(shards, list):
-        raise ValueError(f'{source}: "shards" must be a list of shards, got {_short(shards)}')
+        raise ValueError(f'{source}: "shards" must be a list of shards, got {short_repr(shards)}')
     owner: Dict[str, str] = {}
     for number, shard in enumerate(shards):
         if not (isinstance(shard, dict) and isinstance(shard.get('name'), str) and _is_count(shard.get('bytes'))
                 and isinstance(shard.get('pairs'), list)):
             raise ValueError(f'{source}: shard {number} must be {{"name": text, "bytes": count, "pairs": list}}, '
-                             f'got {_short(shard)}')
+                             f'got {short_repr(shard)}')
         where = f'{source}: shard {shard["name"]!r}'
         for entry in shard['pairs']:
             if not (isinstance(entry, list) and len(entry) == len(ENTRY_FIELDS) and isinstance(entry[0], str)
                     and all(_is_count(entry[i]) for i in (2, 3, 5, 6))):
-                raise ValueError(f'{where}: entry {_short(entry)} is not [{", ".join(ENTRY_FIELDS)}] with a text key '
-                                 'and whole-number offsets and sizes')
+                raise ValueError(f'{where}: entry {short_repr(entry)} is not [{", ".join(ENTRY_FIELDS)}] with a text '
+                                 'key and whole-number offsets and sizes')
             key = entry[0]
             for tag, member in zip(TAGS, (entry[1], entry[4])):
                 if not isinstance(member, str) or member.rsplit('.', 2)[:2] != [key, tag]:
-                    raise ValueError(f'{where}, key {key!r}: the {tag} member is {_short(member)}, expected '
+                    raise ValueError(f'{where}, key {key!r}: the {tag} member is {short_repr(member)}, expected '
                                      f'{key}.{tag}.<ext>')
             if key in owner:
                 again = 'twice in shard' if owner[key] == shard['name'] else f'in shard {owner[key]!r} and in shard'
